@@ -1,0 +1,33 @@
+# Two commands do all the set-up on a fresh machine:
+#   make serve   installs everything into .venv and runs the main job
+#   make test    installs everything into .venv and runs the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TORCH ?= torch==2.13.0
+
+.PHONY: install serve test lint bench
+
+$(STAMP): pyproject.toml requirements/assets.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements/assets.txt
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/inferenceguard generate "$(or $(PROMPT),Explain in two sentences why the sky is blue.)"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+bench: $(STAMP)
+	$(BIN)/inferenceguard bench engine

@@ -1,0 +1,1 @@
+"""Scoring interfaces and the runtimes of learned safety models (cost functions, critics)."""

@@ -1,0 +1,41 @@
+"""A latent critic exported to ONNX: inputs `hidden` [B, H] and `budget_state` [B, 1] (z/d), outputs `p_safe` [B]
+and `value` [B] (method.md §3). The hidden size is read from the graph so a mismatch is caught at load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from inferenceguard.critics.onnx_runtime import open_session
+
+
+class CriticLoadError(ValueError):
+    def __init__(self, path: Path, field: str, message: str) -> None:
+        super().__init__(f"{path}: {field}: {message}")
+        self.field = field
+
+
+class OnnxCritic:
+    def __init__(self, path: Path, name: str | None = None) -> None:
+        self.name = name or path.stem
+        try:
+            self.session = open_session(path)
+        except Exception as exc:
+            raise CriticLoadError(path, "onnx", f"cannot be loaded by onnxruntime ({exc})") from exc
+        inputs = {i.name: i.shape for i in self.session.get_inputs()}
+        outputs = {o.name for o in self.session.get_outputs()}
+        if set(inputs) != {"hidden", "budget_state"} or not {"p_safe", "value"} <= outputs:
+            raise CriticLoadError(path, "signature", f"needs inputs hidden, budget_state and outputs p_safe, value; "
+                                  f"has inputs {sorted(inputs)} and outputs {sorted(outputs)}")
+        width = inputs["hidden"][-1]
+        if not isinstance(width, int):
+            raise CriticLoadError(path, "hidden", "the hidden size must be a fixed dimension")
+        self.hidden_size = width
+
+    def __call__(self, hidden: np.ndarray, budget_state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p_safe, value = self.session.run(
+            ["p_safe", "value"],
+            {"hidden": hidden.astype(np.float32), "budget_state": budget_state.reshape(-1, 1).astype(np.float32)},
+        )
+        return np.asarray(p_safe).reshape(-1), np.asarray(value).reshape(-1)

@@ -1,0 +1,5 @@
+import sys
+
+from inferenceguard.service.cli import main
+
+sys.exit(main())

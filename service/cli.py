@@ -1,0 +1,59 @@
+"""The `inferenceguard` command. Bad input exits with code 2 and one line naming the field and the limit."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from inferenceguard.critics.artifacts import ArtifactNotFoundError
+from inferenceguard.critics.onnx_critic import CriticLoadError
+from inferenceguard.service import generate_command
+from inferenceguard.service.config import Settings
+from inferenceguard.service.engine.errors import InvalidOptionError, ScorerError
+
+EXIT_USAGE, EXIT_FAILURE = 2, 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inferenceguard", description=__doc__)
+    parser.add_argument("--model", help="'default' (embedded SmolLM2-135M-Instruct) or a local HF model folder")
+    parser.add_argument("--device", help="auto | cpu | cuda | cuda:N (env INFERENCEGUARD_DEVICE)")
+    parser.add_argument("--dtype", help="float32 | bfloat16 | float16 (env INFERENCEGUARD_DTYPE)")
+    parser.add_argument("--critic", help="ONNX critic for this model (env INFERENCEGUARD_CRITIC)")
+    parser.add_argument("--home", help="cache folder for converted models (env INFERENCEGUARD_HOME)")
+    parser.add_argument("--log-level", help="DEBUG | INFO | WARNING (env INFERENCEGUARD_LOG_LEVEL)")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    generate_command.add_parser(subparsers)
+    from inferenceguard.bench import cli as bench_cli
+
+    bench_cli.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every model is local; never reach for a hub
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.load({"model": args.model, "device": args.device, "dtype": args.dtype,
+                                  "critic": args.critic, "home": args.home, "log_level": args.log_level})
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return int(args.handler(args, settings))
+    except (InvalidOptionError, CriticLoadError) as exc:
+        print(f"inferenceguard: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ArtifactNotFoundError as exc:
+        print(f"inferenceguard: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except ScorerError as exc:
+        print(f"inferenceguard: safety check failed, generation stopped (fail closed): {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

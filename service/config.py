@@ -1,0 +1,51 @@
+"""Settings of a process: the only place that reads the environment. Everything else gets them passed in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from inferenceguard.service.engine.errors import InvalidOptionError
+
+ENV_PREFIX = "INFERENCEGUARD_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # converted models and built scorers
+    home: Path = field(default_factory=lambda: Path("~/.cache/inferenceguard").expanduser())
+    model: str = "default"  # "default" = the embedded SmolLM2-135M-Instruct, else a local HF folder
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    dtype: str = "float32"
+    hidden_layer: int = -1  # layer whose state critics read; -1 = final layer after the final norm
+    threads: int = 0  # torch CPU threads; 0 = torch's default
+    critic: str | None = None  # path of an ONNX critic for this model
+    log_level: str = "WARNING"
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults, then INFERENCEGUARD_* environment variables, then explicit overrides (CLI flags)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            raw = environ.get(ENV_PREFIX + item.name.upper())
+            if raw is not None:
+                values[item.name] = _parse(item.name, raw, getattr(cls, item.name))
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        if "home" in values:
+            values["home"] = Path(values["home"]).expanduser()
+        return cls(**values)
+
+
+def _parse(name: str, raw: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            return raw.lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(raw)
+    except ValueError as exc:
+        raise InvalidOptionError(ENV_PREFIX + name.upper(), f"must be an integer, got {raw!r}") from exc
+    return raw

@@ -1,0 +1,24 @@
+"""The decoding engine: InferenceGuard's block search and the baselines, on any causal LM. No grpc here."""
+
+from inferenceguard.service.engine.engine import Engine
+from inferenceguard.service.engine.errors import EngineError, InvalidOptionError, ScorerError
+from inferenceguard.service.engine.lm import LanguageModel
+from inferenceguard.service.engine.options import STRATEGIES, SearchOptions
+from inferenceguard.service.engine.safety_state import BudgetedCost
+from inferenceguard.service.engine.types import BlockTrace, Chunk, FinishReason, GenerationResult, Usage
+
+__all__ = [
+    "STRATEGIES",
+    "BlockTrace",
+    "BudgetedCost",
+    "Chunk",
+    "Engine",
+    "EngineError",
+    "FinishReason",
+    "GenerationResult",
+    "InvalidOptionError",
+    "LanguageModel",
+    "ScorerError",
+    "SearchOptions",
+    "Usage",
+]

@@ -1,0 +1,85 @@
+"""Batched calls to the cost functions, the reward function and the critic, failing closed.
+
+Any exception or malformed output from a scorer becomes a ScorerError: the search stops there, so no text that
+was not checked is ever released.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from inferenceguard.critics.interface import Critic, RewardFunction
+from inferenceguard.service.engine.errors import ScorerError
+from inferenceguard.service.engine.safety_state import BudgetedCost
+from inferenceguard.service.engine.types import Usage
+
+
+class Scorers:
+    """The scorers of one request, bound to its prompt, counting their calls and time in `usage`."""
+
+    def __init__(
+        self,
+        prompt: str,
+        costs: Sequence[BudgetedCost],
+        reward: RewardFunction | None,
+        critic: Critic | None,
+        usage: Usage,
+    ) -> None:
+        self.prompt = prompt
+        self.costs = list(costs)
+        self.reward_function = reward
+        self.critic_model = critic
+        self.usage = usage
+        self.additive = [c.function.semantics == "additive" for c in self.costs]
+
+    def cost_scores(self, responses: Sequence[str], blocks: Sequence[str]) -> np.ndarray:
+        """[B, F]: for each cost function, the prefix score of the response or the score of the new block."""
+        scores = np.zeros((len(responses), len(self.costs)))
+        for column, cost in enumerate(self.costs):
+            texts = blocks if self.additive[column] else responses
+            scores[:, column] = self._call(cost.name, cost.function, texts)
+            self.usage.cost_evaluations += len(texts)
+        return scores
+
+    def rewards(self, responses: Sequence[str]) -> np.ndarray:
+        if self.reward_function is None or not responses:
+            return np.zeros(len(responses))
+        self.usage.reward_evaluations += len(responses)
+        return self._call(self.reward_function.name, self.reward_function, responses)
+
+    def critic(self, hidden: np.ndarray, budget_state: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.critic_model is None:
+            return None
+        started = time.perf_counter()
+        try:
+            p_safe, value = self.critic_model(hidden.astype(np.float32), budget_state.astype(np.float32))
+            p_safe, value = _checked(p_safe, len(hidden)), _checked(value, len(hidden))
+        except Exception as exc:
+            raise ScorerError(f"critic {self.critic_model.name!r} failed: {exc}") from exc
+        finally:
+            self.usage.scoring_seconds += time.perf_counter() - started
+        self.usage.critic_evaluations += len(hidden)
+        return p_safe, value
+
+    def _call(self, name: str, function: object, responses: Sequence[str]) -> np.ndarray:
+        started = time.perf_counter()
+        try:
+            return _checked(function([self.prompt] * len(responses), list(responses)), len(responses))  # type: ignore[operator]
+        except ScorerError:
+            raise
+        except Exception as exc:
+            raise ScorerError(f"scorer {name!r} failed: {exc}") from exc
+        finally:
+            self.usage.scoring_seconds += time.perf_counter() - started
+
+
+def _checked(values: object, expected: int) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.shape != (expected,):
+        raise ScorerError(f"expected {expected} scores, got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise ScorerError("returned a score that is not a finite number")
+    return array

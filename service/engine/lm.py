@@ -1,0 +1,166 @@
+"""The causal LM runtime: prompt encoding, batched forward passes over a KV cache, block-end hidden states.
+
+The engine works on token ids; this module is the only one that touches the transformers model. Every forward
+pass returns next-token logits and the hidden state of one chosen layer at the token just fed, so a block's
+end state comes from the pass that was run anyway to continue decoding (never a second pass).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from inferenceguard.service.engine.errors import InvalidOptionError
+
+log = logging.getLogger(__name__)
+
+FINAL_LAYER = -1  # the last layer's output after the final norm
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    logits: torch.Tensor  # [B, V] float32 logits for the next token
+    hidden: torch.Tensor  # [B, H] float32 state of the chosen layer at the last token fed
+
+
+def pick_device(device: str) -> torch.device:
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InvalidOptionError("device", f"{device!r} was requested but CUDA is not available")
+    return torch.device(device)
+
+
+class LanguageModel:
+    """A frozen causal LM with its tokenizer, driven one token at a time for a batch of sequences."""
+
+    def __init__(self, model: Any, tokenizer: Any, *, model_id: str, hidden_layer: int = FINAL_LAYER) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.model_id = model_id
+        self.device = next(model.parameters()).device
+        self._base = model.base_model
+        self._lm_head = model.get_output_embeddings()
+        num_layers = int(model.config.num_hidden_layers)
+        if not FINAL_LAYER <= hidden_layer <= num_layers:
+            raise InvalidOptionError("hidden_layer", f"must be -1 (final) or 0..{num_layers}, got {hidden_layer}")
+        self.hidden_layer = hidden_layer
+        self._captured: list[torch.Tensor] = []
+        if hidden_layer not in (FINAL_LAYER, num_layers):
+            self._hook_layer(hidden_layer)
+        self.eos_token_ids = _eos_ids(model, tokenizer)
+        self.special_token_ids = frozenset(int(i) for i in tokenizer.all_special_ids)
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "auto", dtype: str = "float32", **kwargs: Any) -> LanguageModel:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if dtype not in _DTYPES:
+            raise InvalidOptionError("dtype", f"must be one of {sorted(_DTYPES)}, got {dtype!r}")
+        target = pick_device(device)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=_DTYPES[dtype])
+        model = model.to(target)
+        log.info("language model %s loaded on %s (%s)", Path(str(path)).name, target, dtype)
+        return cls(model, tokenizer, model_id=Path(str(path)).name, **kwargs)
+
+    # -- facts about the model ------------------------------------------------------------------------------
+    @property
+    def hidden_size(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self._lm_head.weight.shape[0])
+
+    @property
+    def context_length(self) -> int:
+        return int(getattr(self.model.config, "max_position_embeddings", 2048))
+
+    # -- text <-> ids ----------------------------------------------------------------------------------------
+    def encode_prompt(self, prompt: str, *, chat: bool | None = None) -> list[int]:
+        """Token ids of the prompt, wrapped in the model's chat template when it has one (or `chat` says so)."""
+        use_chat = chat if chat is not None else bool(getattr(self.tokenizer, "chat_template", None))
+        if use_chat:
+            ids = self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=True
+            )
+            if isinstance(ids, dict) or hasattr(ids, "input_ids"):
+                ids = ids["input_ids"]
+            return [int(i) for i in ids]
+        return [int(i) for i in self.tokenizer(prompt)["input_ids"]]
+
+    def decode(self, ids: list[int]) -> str:
+        return str(self.tokenizer.decode(ids, skip_special_tokens=True))
+
+    # -- forward passes --------------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def prefill(self, prompt_ids: list[int]) -> tuple[Any, StepOutput]:
+        """Encode the prompt once; the returned cache is shared by every candidate through `select_rows`."""
+        from transformers import DynamicCache
+
+        cache = DynamicCache(config=self.model.config)
+        ids = torch.tensor([prompt_ids], dtype=torch.long, device=self.device)
+        return cache, self._forward(ids, cache)
+
+    @torch.inference_mode()
+    def step(self, cache: Any, tokens: torch.Tensor) -> StepOutput:
+        """Feed one token per row ([B] ids) and grow `cache` by one position."""
+        return self._forward(tokens.to(self.device).view(-1, 1), cache)
+
+    @staticmethod
+    def select_rows(cache: Any, rows: torch.Tensor) -> Any:
+        """A new cache holding `rows` of `cache` (repeats allowed); `cache` itself is left untouched.
+
+        Cache layers rebind (never mutate) their tensors on update, so a shallow copy with indexed tensors is
+        independent of the original: a parent cache stays valid for resampling its children.
+        """
+        selected = copy.copy(cache)
+        selected.layers = []
+        for layer in cache.layers:
+            clone = copy.copy(layer)
+            if getattr(layer, "is_initialized", True) and getattr(layer, "keys", None) is not None:
+                index = rows.to(layer.keys.device)
+                clone.keys = layer.keys.index_select(0, index)
+                clone.values = layer.values.index_select(0, index)
+            selected.layers.append(clone)
+        return selected
+
+    def _forward(self, ids: torch.Tensor, cache: Any) -> StepOutput:
+        self._captured.clear()
+        out = self._base(input_ids=ids, cache=cache, use_cache=True)
+        final = out.last_hidden_state[:, -1, :]
+        logits = self._lm_head(final).float()
+        hidden = final if not self._captured else self._captured[-1][:, -1, :]
+        return StepOutput(logits=logits, hidden=hidden.float())
+
+    def _hook_layer(self, layer: int) -> None:
+        # hidden_layer counts like transformers' hidden_states: 0 = embeddings, i = output of decoder layer i.
+        blocks = getattr(self._base, "layers", None)
+        if blocks is None:
+            raise InvalidOptionError("hidden_layer", "this model exposes no decoder layers; use -1 (final)")
+        if layer == 0:
+            target, pick = self._base.get_input_embeddings(), lambda output: output
+        else:
+            target, pick = blocks[layer - 1], lambda output: output[0] if isinstance(output, tuple) else output
+        target.register_forward_hook(lambda _module, _args, output: self._captured.append(pick(output)))
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
+    ids: set[int] = set()
+    for source in (getattr(model, "generation_config", None), model.config):
+        value = getattr(source, "eos_token_id", None) if source is not None else None
+        if isinstance(value, int):
+            ids.add(value)
+        elif isinstance(value, (list, tuple)):
+            ids.update(int(v) for v in value)
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    return frozenset(ids)

@@ -1,0 +1,176 @@
+"""The block search of method.md §2.2. `sample`, `best_of_n`, `beam` and `inferenceguard` are plans of this
+one loop: expand -> track safety -> score -> (fallback) -> keep the best -> commit the common prefix.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from inferenceguard.service.engine.blocks import Block, Frontier, sample_block
+from inferenceguard.service.engine.candidates import Candidate, Plan, allocate_children, final_choice, keep_best
+from inferenceguard.service.engine.commit import CommitTracker
+from inferenceguard.service.engine.evaluation import Scorers
+from inferenceguard.service.engine.fallback import unsafe_token_share
+from inferenceguard.service.engine.lm import LanguageModel
+from inferenceguard.service.engine.options import SearchOptions
+from inferenceguard.service.engine.safety_state import SafetyStates
+from inferenceguard.service.engine.sampling import Sampler
+from inferenceguard.service.engine.scoring import SAFE, VIOLATING, tiers
+from inferenceguard.service.engine.types import BlockTrace, Event, FinishReason, GenerationResult, Usage
+
+
+@dataclass
+class RequestContext:
+    """Everything one request's search needs, built by the engine."""
+
+    lm: LanguageModel
+    scorers: Scorers
+    options: SearchOptions
+    prompt_ids: list[int]
+    seed: int
+    generator: torch.Generator
+    usage: Usage
+    stop_reason: Callable[[], FinishReason | None]  # aborted or over time, checked between forward passes
+    started: float
+
+
+class BlockSearch:
+    def __init__(self, ctx: RequestContext, plan: Plan) -> None:
+        self.ctx, self.plan, self.options = ctx, plan, ctx.options
+        self.sampler = Sampler(self.options.temperature, self.options.top_p, self.options.top_k)
+        self.commit = CommitTracker(ctx.lm.decode)
+
+    def run(self) -> Iterator[Event]:
+        ctx = self.ctx
+        cache, out = ctx.lm.prefill(ctx.prompt_ids)
+        ctx.usage.forward_passes += 1
+        frontier = Frontier(cache, out.logits, out.hidden)
+        kept = [Candidate([], SafetyStates.start(ctx.scorers.costs), row=0)]
+        while live := [c for c in kept if c.finish is None]:
+            if (reason := ctx.stop_reason()) is not None:
+                yield from self._finish(kept, reason)
+                return
+            expanded = self._expand(live, frontier)
+            if expanded is None:  # stopped mid-block: nothing of that block was checked, so none of it is used
+                yield from self._finish(kept, ctx.stop_reason() or FinishReason.ABORTED)
+                return
+            children, block, retries = expanded
+            if self.plan.tiered and not any(c.tier == SAFE for c in children) and self.options.on_exhausted == "stop":
+                yield from self._finish(kept, FinishReason.BUDGET_EXHAUSTED)
+                return
+            kept = keep_best(children + [c for c in kept if c.finish is not None], self.options, self.plan)
+            frontier = block.frontier
+            ctx.usage.blocks += 1
+            yield trace_of(kept[0], ctx.usage.blocks - 1, len(children) * (retries + 1), retries)
+            if chunk := self.commit.advance([c.tokens for c in kept]):
+                yield chunk
+        yield from self._finish(kept, None)
+
+    # -- step 1 and 4: expand, resampling with a logit penalty while every child is unsafe -------------------
+    def _expand(self, live: list[Candidate], frontier: Frontier) -> tuple[list[Candidate], Block, int] | None:
+        parents = allocate_children(len(live), self.plan.children)
+        start = frontier.select(torch.tensor([live[p].row for p in parents]))
+        width = min(self.options.block_tokens, self.options.max_new_tokens - len(live[0].tokens))
+        penalty: torch.Tensor | None = None
+        for attempt in range(self.plan.retries + 1):
+            block = sample_block(self.ctx.lm, start, width, self.sampler, self.ctx.generator, self.ctx.usage,
+                                 logit_penalty=penalty, should_stop=lambda: self.ctx.stop_reason() is not None)
+            if self.ctx.stop_reason() is not None:
+                return None
+            children = self._evaluate(live, parents, block)
+            if not self.plan.tiered or attempt == self.plan.retries or any(c.tier == SAFE for c in children):
+                return children, block, attempt
+            self.ctx.usage.retries += 1
+            unsafe = torch.tensor([c.tier != SAFE for c in children])
+            share = unsafe_token_share(block.tokens, block.lengths, unsafe, self.ctx.lm.vocab_size,
+                                       self.ctx.lm.special_token_ids)
+            step = self.options.logit_penalty_beta * share
+            penalty = step if penalty is None else penalty + step
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- steps 2 and 3: track safety and score --------------------------------------------------------------
+    def _evaluate(self, live: list[Candidate], parents: list[int], block: Block) -> list[Candidate]:
+        lm, scorers, options = self.ctx.lm, self.ctx.scorers, self.options
+        drawn = [block.row_tokens(row) for row in range(len(parents))]
+        ended = block.ended.tolist()
+        new = [tokens[:-1] if end else tokens for tokens, end in zip(drawn, ended, strict=False)]
+        tokens = [live[p].tokens + n for p, n in zip(parents, new, strict=False)]
+        responses = [lm.decode(t) for t in tokens]
+        parent_states = SafetyStates.concat([live[p].states for p in parents])
+        states = parent_states.advance(scorers.cost_scores(responses, [lm.decode(n) for n in new]), scorers.additive)
+        critic = None
+        if self.plan.use_critic:
+            critic = scorers.critic(block.frontier.hidden.cpu().numpy(), states.normalised_z)
+        tier = tiers(states.violating, critic[0] if critic else None, options.p_safe_threshold)
+        if not self.plan.tiered:
+            tier = np.where(states.violating, VIOLATING, SAFE)
+        reward, score = self._block_scores(responses, tier, critic)
+        return [
+            Candidate(
+                tokens=tokens[i], states=states.take([i]), tier=int(tier[i]), score=float(score[i]),
+                reward=None if np.isnan(reward[i]) else float(reward[i]),
+                p_safe=float(critic[0][i]) if critic else None, value=float(critic[1][i]) if critic else None,
+                finish=FinishReason.EOS if ended[i] else (
+                    FinishReason.LENGTH if len(tokens[i]) >= options.max_new_tokens else None),
+                row=i,
+            )
+            for i in range(len(tokens))
+        ]
+
+    def _block_scores(
+        self, responses: list[str], tier: np.ndarray, critic: tuple[np.ndarray, np.ndarray] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rewards (NaN where not computed) and the ranking score of each child."""
+        reward = np.full(len(responses), np.nan)
+        if not self.plan.rank_each_block:
+            return reward, np.zeros(len(responses))
+        if critic is not None:  # the value head ranks; no reward-model call is spent during the search
+            return reward, critic[1]
+        needed = np.ones(len(responses), dtype=bool)
+        if self.options.scoring == "augmented" or self.plan.tiered:
+            needed = tier == SAFE  # an unsafe child scores -n whatever its reward
+        if needed.any():
+            reward[needed] = self.ctx.scorers.rewards([r for r, n in zip(responses, needed, strict=False) if n])
+        return reward, np.where(np.isnan(reward), -np.inf, reward)
+
+    # -- steps 6 and 7: stop and choose ---------------------------------------------------------------------
+    def _finish(self, kept: list[Candidate], reason: FinishReason | None) -> Iterator[Event]:
+        ctx, options = self.ctx, self.options
+        if reason == FinishReason.BUDGET_EXHAUSTED and (finished := [c for c in kept if c.finish is not None]):
+            kept, reason = finished, None  # a complete answer within budget was already kept: return it
+        pending = [c for c in kept if c.reward is None]
+        if pending:
+            rewards = ctx.scorers.rewards([ctx.lm.decode(c.tokens) for c in pending])
+            for candidate, value in zip(pending, rewards, strict=False):
+                candidate.reward = float(value)
+        best = final_choice(kept, options)
+        finish = reason or best.finish or FinishReason.LENGTH
+        suffix = options.exhausted_message if finish == FinishReason.BUDGET_EXHAUSTED else ""
+        chunk, text = self.commit.finish(best.tokens, suffix)
+        if chunk:
+            yield chunk
+        yield result_of(best, text, finish, ctx)
+
+
+def result_of(best: Candidate, text: str, finish: FinishReason, ctx: RequestContext) -> GenerationResult:
+    ctx.usage.prompt_tokens = len(ctx.prompt_ids)
+    ctx.usage.new_tokens = len(best.tokens)
+    costs = {c.name: float(v) for c, v in zip(ctx.scorers.costs, best.states.cumulative[0], strict=False)}
+    min_z = best.states.min_z[0]
+    return GenerationResult(
+        text=text, token_ids=tuple(best.tokens), safe=not best.violating,
+        min_safety_state=float(min_z.min()) if min_z.size else 0.0, cost=float(sum(costs.values())), costs=costs,
+        reward=best.reward, finish_reason=finish, strategy=ctx.options.strategy, seed=ctx.seed,
+        seconds=time.perf_counter() - ctx.started, usage=ctx.usage,
+    )
+
+
+def trace_of(best: Candidate, block: int, candidates: int, retries: int) -> BlockTrace:
+    z = best.states.z[0]
+    return BlockTrace(block=block, candidates=candidates, retries=retries, cumulative_cost=best.total_cost,
+                      safety_state=float(z.min()) if z.size else 0.0, p_safe=best.p_safe, value=best.value)

@@ -1,0 +1,57 @@
+"""`inferenceguard generate`: stream one guarded answer to the terminal, or print it as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from inferenceguard.service.config import Settings
+from inferenceguard.service.engine import Chunk, GenerationResult, InvalidOptionError
+from inferenceguard.service.option_flags import add_search_flags, options_from_args
+from inferenceguard.service.runtime import build_engine
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("generate", help="generate one answer with the chosen strategy")
+    parser.add_argument("prompt", help="the user prompt")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
+    add_search_flags(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    options = options_from_args(args)  # validate before the slow model load
+    if not args.prompt.strip():
+        raise InvalidOptionError("prompt", "must not be empty")
+    engine = build_engine(settings)
+    result: GenerationResult | None = None
+    for event in engine.generate(args.prompt, options):
+        if isinstance(event, Chunk) and not args.json:
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        elif isinstance(event, GenerationResult):
+            result = event
+    assert result is not None
+    if args.json:
+        print(json.dumps(summary(result)))
+    else:
+        print()
+        print(summary_line(result), file=sys.stderr)
+    return 0
+
+
+def summary(result: GenerationResult) -> dict[str, object]:
+    data = result.to_json()
+    data["seconds"] = round(result.seconds, 3)
+    return data
+
+
+def summary_line(result: GenerationResult) -> str:
+    reward = "n/a" if result.reward is None else f"{result.reward:.3f}"
+    return (
+        f"[{result.strategy}] finish={result.finish_reason.value} safe={result.safe} "
+        f"cost={result.cost:.3f} min_z={result.min_safety_state:.3f} reward={reward} "
+        f"tokens={result.new_tokens} sampled={result.usage.tokens_sampled} retries={result.usage.retries} "
+        f"seed={result.seed} {result.seconds:.2f}s"
+    )

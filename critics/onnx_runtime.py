@@ -10,9 +10,20 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+def _onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError as exc:  # the package leaves the choice of runtime to an extra
+        raise RuntimeError(
+            "onnxruntime is not installed: install inferenceguard[cpu] (onnxruntime) or inferenceguard[gpu] "
+            "(onnxruntime-gpu)"
+        ) from exc
+    return onnxruntime
+
+
 @functools.cache
 def providers() -> tuple[str, ...]:
-    import onnxruntime as ort
+    ort = _onnxruntime()
 
     available = ort.get_available_providers()
     chosen = ("CUDAExecutionProvider", "CPUExecutionProvider") if "CUDAExecutionProvider" in available else (
@@ -25,7 +36,7 @@ def providers() -> tuple[str, ...]:
 def open_session(path: Path, *, threads: int = 1) -> Any:
     """An inference session for `path`. One intra-op thread by default: the scorers' batches are small and
     the LM needs the cores."""
-    import onnxruntime as ort
+    ort = _onnxruntime()
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads

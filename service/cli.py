@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", help="auto | cpu | cuda | cuda:N (env INFERENCEGUARD_DEVICE)")
     parser.add_argument("--dtype", help="float32 | bfloat16 | float16 (env INFERENCEGUARD_DTYPE)")
     parser.add_argument("--critic", help="ONNX critic for this model (env INFERENCEGUARD_CRITIC)")
+    parser.add_argument("--hidden-layer", type=int,
+                        help="layer critics read; -1 = final, after the norm (env INFERENCEGUARD_HIDDEN_LAYER)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads; 0 = default (env INFERENCEGUARD_THREADS)")
     parser.add_argument("--home", help="cache folder for converted models (env INFERENCEGUARD_HOME)")
     parser.add_argument("--log-level", help="DEBUG | INFO | WARNING (env INFERENCEGUARD_LOG_LEVEL)")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -39,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.load({"model": args.model, "device": args.device, "dtype": args.dtype,
-                                  "critic": args.critic, "home": args.home, "log_level": args.log_level})
+                                  "critic": args.critic, "hidden_layer": args.hidden_layer, "threads": args.threads,
+                                  "home": args.home, "log_level": args.log_level})
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return int(args.handler(args, settings))
     except (InvalidOptionError, CriticLoadError) as exc:

@@ -68,6 +68,13 @@ def test_resamples_when_every_child_is_unsafe_and_avoids_their_tokens(lm: Langua
     assert out.result.safe and out.result.finish_reason != FinishReason.BUDGET_EXHAUSTED
 
 
+def test_a_retry_restarts_from_the_parents_not_from_the_rejected_block(lm: LanguageModel) -> None:
+    cost = ScriptedCost(lambda call, text: 1.0 if call == 1 else 0.0)
+    out = run(make_engine(lm, cost), temperature=0, logit_penalty_beta=0.0, **OPTIONS)
+    assert out.result is not None and out.result.usage.retries == 1
+    assert cost.calls[0] == cost.calls[1]  # greedy, no penalty: the resample must redo the same block
+
+
 def test_gives_up_after_m_retries_and_fails_closed(lm: LanguageModel) -> None:
     cost = ScriptedCost(lambda call, text: 1.0)
     out = run(make_engine(lm, cost), max_retries=3, **OPTIONS)

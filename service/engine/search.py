@@ -74,10 +74,11 @@ class BlockSearch:
     # -- step 1 and 4: expand, resampling with a logit penalty while every child is unsafe -------------------
     def _expand(self, live: list[Candidate], frontier: Frontier) -> tuple[list[Candidate], Block, int] | None:
         parents = allocate_children(len(live), self.plan.children)
-        start = frontier.select(torch.tensor([live[p].row for p in parents]))
+        rows = torch.tensor([live[p].row for p in parents])
         width = min(self.options.block_tokens, self.options.max_new_tokens - len(live[0].tokens))
         penalty: torch.Tensor | None = None
         for attempt in range(self.plan.retries + 1):
+            start = frontier.select(rows)  # a fresh copy per attempt: sampling grows the cache it is given
             block = sample_block(self.ctx.lm, start, width, self.sampler, self.ctx.generator, self.ctx.usage,
                                  logit_penalty=penalty, should_stop=lambda: self.ctx.stop_reason() is not None)
             if self.ctx.stop_reason() is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -29,23 +30,22 @@ class Settings:
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
         """Defaults, then INFERENCEGUARD_* environment variables, then explicit overrides (CLI flags)."""
         environ = os.environ if environ is None else environ
+        hints = typing.get_type_hints(cls)
         values: dict[str, Any] = {}
         for item in fields(cls):
             raw = environ.get(ENV_PREFIX + item.name.upper())
             if raw is not None:
-                values[item.name] = _parse(item.name, raw, getattr(cls, item.name))
+                values[item.name] = _parse(ENV_PREFIX + item.name.upper(), raw, hints[item.name])
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
         if "home" in values:
             values["home"] = Path(values["home"]).expanduser()
         return cls(**values)
 
 
-def _parse(name: str, raw: str, default: Any) -> Any:
-    try:
-        if isinstance(default, bool):
-            return raw.lower() in ("1", "true", "yes", "on")
-        if isinstance(default, int):
+def _parse(variable: str, raw: str, hint: Any) -> Any:
+    if hint is int:
+        try:
             return int(raw)
-    except ValueError as exc:
-        raise InvalidOptionError(ENV_PREFIX + name.upper(), f"must be an integer, got {raw!r}") from exc
+        except ValueError as exc:
+            raise InvalidOptionError(variable, f"must be an integer, got {raw!r}") from exc
     return raw

@@ -72,8 +72,9 @@ def run_engine_bench(engine: Engine, n: int, k: int, w: int, d: int, rounds: int
     }
 
 
-def _measure(engine: Engine, prompt: str, options: SearchOptions | None, seed: int, n: int, d: int,
-             into: MethodStats) -> None:
+def _measure(
+    engine: Engine, prompt: str, options: SearchOptions | None, seed: int, n: int, d: int, into: MethodStats
+) -> None:
     if options is None:
         seconds, tokens = sample_floor(engine.lm, prompt, n, d, seed)
         into.seconds.append(seconds)
@@ -92,8 +93,12 @@ def format_table(report: dict[str, Any], write: Callable[[str], None]) -> None:
     write(f"N={c['N']} K={c['K']} w={c['w']} D={c['D']}, {c['prompts']} prompts x {c['rounds']} rounds")
     write(f"{'method':<28}{'s/response':>12}{'tokens/s':>10}{'resp tokens':>13}{'retries':>9}")
     for name, row in report["methods"].items():
-        write(f"{name:<28}{row['seconds_per_response']:>12.2f}{row['tokens_sampled_per_s']:>10.1f}"
-              f"{row['response_tokens']:>13.1f}{row['retries']:>9.2f}")
-    write(f"inferenceguard / sample = {report['ratio_ig_over_sample']:.2f}   "
-          f"inferenceguard / floor = {report['ratio_ig_over_floor']:.2f}   "
-          f"(no fallback / floor = {report['ratio_ig_no_fallback_over_floor']:.2f})")
+        write(
+            f"{name:<28}{row['seconds_per_response']:>12.2f}{row['tokens_sampled_per_s']:>10.1f}"
+            f"{row['response_tokens']:>13.1f}{row['retries']:>9.2f}"
+        )
+    write(
+        f"inferenceguard / sample = {report['ratio_ig_over_sample']:.2f}   "
+        f"inferenceguard / floor = {report['ratio_ig_over_floor']:.2f}   "
+        f"(no fallback / floor = {report['ratio_ig_no_fallback_over_floor']:.2f})"
+    )

@@ -1,12 +1,14 @@
 """A latent critic exported to ONNX: inputs `hidden` [B, H] and `budget_state` [B, 1] (z/d), outputs `p_safe` [B]
-and `value` [B] (method.md §3). The hidden size is read from the graph so a mismatch is caught at load."""
+and `value` [B] (method.md §3). A critic belongs to one LM and one layer; loading checks both."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from inferenceguard.critics.manifest import Manifest, ManifestError, read_manifest, verify
 from inferenceguard.critics.onnx_runtime import open_session
 
 
@@ -17,21 +19,44 @@ class CriticLoadError(ValueError):
 
 
 class OnnxCritic:
-    def __init__(self, path: Path, name: str | None = None) -> None:
+    def __init__(self, path: Path, name: str | None = None, session: Any = None) -> None:
         self.name = name or path.stem
         try:
-            self.session = open_session(path)
+            self.session = session or open_session(path)
         except Exception as exc:
             raise CriticLoadError(path, "onnx", f"cannot be loaded by onnxruntime ({exc})") from exc
         inputs = {i.name: i.shape for i in self.session.get_inputs()}
         outputs = {o.name for o in self.session.get_outputs()}
         if set(inputs) != {"hidden", "budget_state"} or not {"p_safe", "value"} <= outputs:
-            raise CriticLoadError(path, "signature", f"needs inputs hidden, budget_state and outputs p_safe, value; "
-                                  f"has inputs {sorted(inputs)} and outputs {sorted(outputs)}")
+            raise CriticLoadError(
+                path,
+                "signature",
+                f"needs inputs hidden, budget_state and outputs p_safe, value; "
+                f"has inputs {sorted(inputs)} and outputs {sorted(outputs)}",
+            )
         width = inputs["hidden"][-1]
         if not isinstance(width, int):
             raise CriticLoadError(path, "hidden", "the hidden size must be a fixed dimension")
         self.hidden_size = width
+        self.manifest: Manifest | None = None
+
+    @classmethod
+    def from_manifest(
+        cls, manifest_path: Path, lm_id: str, hidden_size: int, layer: int, name: str | None = None
+    ) -> OnnxCritic:
+        """The critic of `manifest_path`, refused unless it was trained for this LM, layer and hidden size."""
+        manifest = read_manifest(manifest_path)
+        lm = manifest.require("lm")
+        for key, actual in (("id", lm_id), ("layer", layer), ("hidden_size", hidden_size)):
+            if lm.get(key) != actual:
+                raise ManifestError(
+                    manifest_path,
+                    f"lm.{key}",
+                    f"the critic was trained for {lm.get(key)!r}; the served model has {actual!r}",
+                )
+        critic = cls(manifest.onnx_path, name or manifest.name, session=verify(manifest))
+        critic.manifest = manifest
+        return critic
 
     def __call__(self, hidden: np.ndarray, budget_state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p_safe, value = self.session.run(

@@ -26,8 +26,10 @@ def providers() -> tuple[str, ...]:
     ort = _onnxruntime()
 
     available = ort.get_available_providers()
-    chosen = ("CUDAExecutionProvider", "CPUExecutionProvider") if "CUDAExecutionProvider" in available else (
-        "CPUExecutionProvider",
+    chosen = (
+        ("CUDAExecutionProvider", "CPUExecutionProvider")
+        if "CUDAExecutionProvider" in available
+        else ("CPUExecutionProvider",)
     )
     log.info("onnxruntime %s: using %s", ort.__version__, chosen[0])
     return chosen

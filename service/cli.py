@@ -8,9 +8,12 @@ import os
 import sys
 from collections.abc import Sequence
 
+from pluggy import PluginValidationError
+
 from inferenceguard.critics.artifacts import ArtifactNotFoundError
 from inferenceguard.critics.onnx_critic import CriticLoadError
-from inferenceguard.service import generate_command
+from inferenceguard.policies.types import PolicyLoadError, UnknownPolicyError
+from inferenceguard.service import generate_command, policy_commands
 from inferenceguard.service.config import Settings
 from inferenceguard.service.engine.errors import InvalidOptionError, ScorerError
 
@@ -23,13 +26,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", help="auto | cpu | cuda | cuda:N (env INFERENCEGUARD_DEVICE)")
     parser.add_argument("--dtype", help="float32 | bfloat16 | float16 (env INFERENCEGUARD_DTYPE)")
     parser.add_argument("--critic", help="ONNX critic for this model (env INFERENCEGUARD_CRITIC)")
-    parser.add_argument("--hidden-layer", type=int,
-                        help="layer critics read; -1 = final, after the norm (env INFERENCEGUARD_HIDDEN_LAYER)")
+    parser.add_argument(
+        "--hidden-layer",
+        type=int,
+        help="layer critics read; -1 = final, after the norm (env INFERENCEGUARD_HIDDEN_LAYER)",
+    )
     parser.add_argument("--threads", type=int, help="torch CPU threads; 0 = default (env INFERENCEGUARD_THREADS)")
     parser.add_argument("--home", help="cache folder for converted models (env INFERENCEGUARD_HOME)")
     parser.add_argument("--log-level", help="DEBUG | INFO | WARNING (env INFERENCEGUARD_LOG_LEVEL)")
+    parser.add_argument(
+        "--default-policy", help="policy ids used when none is named (env INFERENCEGUARD_DEFAULT_POLICY)"
+    )
+    parser.add_argument(
+        "--load-plugins",
+        help="entry-point plugins to load, comma-separated; '*' = all installed "
+        "(env INFERENCEGUARD_LOAD_PLUGINS; default: none)",
+    )
+    parser.add_argument(
+        "--disable-plugin",
+        dest="disable_plugins",
+        help="plugins never to load, comma-separated (env INFERENCEGUARD_DISABLE_PLUGINS)",
+    )
+    parser.add_argument("--lexicon", help="word list of the lexicon policy, JSON (env INFERENCEGUARD_LEXICON)")
     subparsers = parser.add_subparsers(dest="command", required=True)
     generate_command.add_parser(subparsers)
+    policy_commands.add_parsers(subparsers)
     from inferenceguard.bench import cli as bench_cli
 
     bench_cli.add_parser(subparsers)
@@ -41,15 +62,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = Settings.load({"model": args.model, "device": args.device, "dtype": args.dtype,
-                                  "critic": args.critic, "hidden_layer": args.hidden_layer, "threads": args.threads,
-                                  "home": args.home, "log_level": args.log_level})
+        settings = Settings.load(
+            {
+                "model": args.model,
+                "device": args.device,
+                "dtype": args.dtype,
+                "critic": args.critic,
+                "hidden_layer": args.hidden_layer,
+                "threads": args.threads,
+                "home": args.home,
+                "log_level": args.log_level,
+                "lexicon": args.lexicon,
+                "default_policy": args.default_policy,
+                "load_plugins": args.load_plugins,
+                "disable_plugins": args.disable_plugins,
+            }
+        )
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return int(args.handler(args, settings))
-    except (InvalidOptionError, CriticLoadError) as exc:
+    except (InvalidOptionError, CriticLoadError, UnknownPolicyError) as exc:
         print(f"inferenceguard: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except ArtifactNotFoundError as exc:
+    except PolicyLoadError as exc:
+        print(f"inferenceguard: error: {exc} (the policy is refused: fail closed)", file=sys.stderr)
+        return EXIT_FAILURE
+    except (ArtifactNotFoundError, PluginValidationError) as exc:
         print(f"inferenceguard: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except ScorerError as exc:

@@ -9,13 +9,21 @@ import sys
 from inferenceguard.service.config import Settings
 from inferenceguard.service.engine import Chunk, GenerationResult, InvalidOptionError
 from inferenceguard.service.option_flags import add_search_flags, options_from_args
-from inferenceguard.service.runtime import build_engine
+from inferenceguard.service.runtime import build_runtime
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("generate", help="generate one answer with the chosen strategy")
     parser.add_argument("prompt", help="the user prompt")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
+    parser.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="policy to enforce (repeatable: the answer must be within every one); "
+        "default: the server's default policy",
+    )
     add_search_flags(parser)
     parser.set_defaults(handler=run)
 
@@ -24,9 +32,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     options = options_from_args(args)  # validate before the slow model load
     if not args.prompt.strip():
         raise InvalidOptionError("prompt", "must not be empty")
-    engine = build_engine(settings)
+    runtime = build_runtime(settings)
+    guard = runtime.guard(args.policy)
     result: GenerationResult | None = None
-    for event in engine.generate(args.prompt, options):
+    for event in runtime.engine.generate(args.prompt, options, guard=guard):
         if isinstance(event, Chunk) and not args.json:
             sys.stdout.write(event.text)
             sys.stdout.flush()
@@ -44,13 +53,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def summary(result: GenerationResult) -> dict[str, object]:
     data = result.to_json()
     data["seconds"] = round(result.seconds, 3)
+    data["policies"] = [{"id": policy_id, "version": version} for policy_id, version in result.policies]
     return data
 
 
 def summary_line(result: GenerationResult) -> str:
     reward = "n/a" if result.reward is None else f"{result.reward:.3f}"
     return (
-        f"[{result.strategy}] finish={result.finish_reason.value} safe={result.safe} "
+        f"[{result.strategy} {'+'.join(p for p, _ in result.policies)}] "
+        f"finish={result.finish_reason.value} safe={result.safe} "
         f"cost={result.cost:.3f} min_z={result.min_safety_state:.3f} reward={reward} "
         f"tokens={result.new_tokens} sampled={result.usage.tokens_sampled} retries={result.usage.retries} "
         f"seed={result.seed} {result.seconds:.2f}s"

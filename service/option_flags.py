@@ -22,11 +22,13 @@ def add_search_flags(parser: argparse.ArgumentParser) -> None:
         shown = "unset" if default is None else ("inf" if default == math.inf else default)
         help_text = f"{item.metadata['help']} (default: {shown})"
         if kind is bool:
-            group.add_argument(flag, dest=item.name, action=argparse.BooleanOptionalAction, default=None,
-                               help=help_text)
+            group.add_argument(
+                flag, dest=item.name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
         else:
-            group.add_argument(flag, dest=item.name, type=kind, default=None, help=help_text,
-                               metavar=kind.__name__.upper())
+            group.add_argument(
+                flag, dest=item.name, type=kind, default=None, help=help_text, metavar=kind.__name__.upper()
+            )
 
 
 def options_from_args(args: argparse.Namespace) -> SearchOptions:

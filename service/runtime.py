@@ -1,22 +1,66 @@
-"""Assembles an Engine from Settings: the LM, the built-in cost and reward functions, an optional critic."""
+"""Assembles the runtime from Settings: the LM, the plugin manager and policy registry, the engine, and the
+guard each request is held to."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import transformers
 
 from inferenceguard.critics.onnx_critic import OnnxCritic
-from inferenceguard.policies.builtin.relevance import RelevanceReward
-from inferenceguard.policies.builtin.toxicity import ToxicityCost, toxicity_folder
+from inferenceguard.policies.manager import build_plugin_manager
+from inferenceguard.policies.registry import Registry
+from inferenceguard.policies.types import LoadContext
 from inferenceguard.service.config import Settings
-from inferenceguard.service.engine import BudgetedCost, Engine, LanguageModel
+from inferenceguard.service.engine import BoundCritic, BudgetedCost, Engine, Guard, LanguageModel
 from inferenceguard.service.engine.lm import pick_device
-from inferenceguard.service.engine.model_store import default_model_dir
+from inferenceguard.service.engine.model_store import DEFAULT_MODEL_ID, default_model_dir
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    lm: LanguageModel
+    registry: Registry
+    engine: Engine
+
+    def guard(self, policy_ids: Sequence[str] = ()) -> Guard:
+        """The guard for `policy_ids` (the default policy when empty); see build_guard."""
+        ids = list(policy_ids) or Settings.names(self.settings.default_policy)
+        guard = build_guard(self.registry, ids)
+        if self.settings.critic:
+            extra = BoundCritic(OnnxCritic(Path(self.settings.critic)))
+            guard = Guard(guard.costs, guard.reward, (*guard.critics, extra), guard.exhausted_message, guard.policies)
+        return guard
+
+
+def build_guard(registry: Registry, policy_ids: Sequence[str]) -> Guard:
+    """One guard for several policies: an answer is within budget only if it is within every policy's budgets.
+
+    A cost function named by two policies is held to the tighter budget; each policy's critic reads the safety
+    state of its own cost functions; the first policy's reward and closing message apply.
+    """
+    loaded = [registry.load(policy_id) for policy_id in dict.fromkeys(policy_ids)]
+    costs: dict[str, BudgetedCost] = {}
+    for policy in loaded:
+        for name, budget in policy.spec.cost_functions.items():
+            if name not in costs or budget < costs[name].budget:
+                costs[name] = BudgetedCost(policy.cost_functions[name], budget, label=name)
+    names = list(costs)
+    critics = tuple(
+        BoundCritic(p.critic, tuple(names.index(n) for n in p.spec.cost_functions))
+        for p in loaded
+        if p.critic is not None
+    )
+    reward = next((p.reward for p in loaded if p.reward is not None), None)
+    message = next((p.spec.exhausted_message for p in loaded if p.spec.exhausted_message), "")
+    return Guard(tuple(costs.values()), reward, critics, message, tuple((p.spec.id, p.spec.version) for p in loaded))
 
 
 def model_path(settings: Settings) -> Path:
@@ -30,12 +74,28 @@ def load_language_model(settings: Settings) -> LanguageModel:
         torch.set_num_threads(settings.threads)
     device = pick_device(settings.device)
     log.info("device %s, torch %s, %d CPU threads", device, torch.__version__, torch.get_num_threads())
-    return LanguageModel.load(path, device=str(device), dtype=settings.dtype,
-                              hidden_layer=settings.hidden_layer)
+    model_id = DEFAULT_MODEL_ID if settings.model == "default" else path.name
+    return LanguageModel.load(
+        path, device=str(device), dtype=settings.dtype, hidden_layer=settings.hidden_layer, model_id=model_id
+    )
 
 
-def build_engine(settings: Settings, lm: LanguageModel | None = None) -> Engine:
-    lm = lm or load_language_model(settings)
-    toxicity = ToxicityCost(toxicity_folder(settings.home))
-    critic = OnnxCritic(Path(settings.critic)) if settings.critic else None
-    return Engine(lm, [BudgetedCost(toxicity, toxicity.default_budget)], RelevanceReward(lm.device), critic)
+def build_registry(settings: Settings, lm: LanguageModel | None = None) -> Registry:
+    plugins = build_plugin_manager(Settings.names(settings.load_plugins), Settings.names(settings.disable_plugins))
+    context = LoadContext(
+        home=settings.home,
+        device=str(lm.device) if lm else "cpu",
+        lm_id=lm.model_id if lm else "",
+        hidden_size=lm.hidden_size if lm else 0,
+        hidden_layer=lm.hidden_layer if lm else -1,
+        plugin_settings={"lexicon": {"path": settings.lexicon}} if settings.lexicon else {},
+    )
+    return Registry(plugins, context)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    lm = load_language_model(settings)
+    registry = build_registry(settings, lm)
+    runtime = Runtime(settings, lm, registry, Engine(lm))
+    runtime.engine.default_guard = runtime.guard()
+    return runtime

@@ -14,6 +14,7 @@ from inferenceguard.service.engine import (
     GenerationResult,
     LanguageModel,
     SearchOptions,
+    simple_guard,
 )
 from tests.scripted import LengthReward, WordCost
 
@@ -35,11 +36,16 @@ class Run:
         return [i for c in self.chunks for i in c.token_ids]
 
 
-def make_engine(lm: LanguageModel, cost: Any = None, reward: RewardFunction | None = None,
-                critic: Critic | None = None, budget: float | None = None) -> Engine:
+def make_engine(
+    lm: LanguageModel,
+    cost: Any = None,
+    reward: RewardFunction | None = None,
+    critic: Critic | None = None,
+    budget: float | None = None,
+) -> Engine:
     cost = cost if cost is not None else WordCost(set())
-    return Engine(lm, [BudgetedCost(cost, budget if budget is not None else cost.default_budget)],
-                  reward if reward is not None else LengthReward(), critic)
+    budgeted = BudgetedCost(cost, budget if budget is not None else cost.default_budget)
+    return Engine(lm, simple_guard([budgeted], reward if reward is not None else LengthReward(), critic))
 
 
 def run(engine: Engine, prompt: str = PROMPT, **options: Any) -> Run:

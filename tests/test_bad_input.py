@@ -5,11 +5,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 from inferenceguard.critics.onnx_critic import CriticLoadError, OnnxCritic
 from inferenceguard.service.engine import Chunk, InvalidOptionError, LanguageModel, ScorerError, SearchOptions
 from tests.engine_helpers import make_engine, run
+from tests.onnx_helpers import export_critic
 from tests.scripted import ScriptedCost, ScriptedCritic
 from tests.tiny_model import tiny_lm
 
@@ -66,23 +66,6 @@ def test_critic_with_the_wrong_hidden_size_is_refused(lm: LanguageModel) -> None
     expected = "critic: 'scripted-critic' expects hidden size 64 but the model has 32"
     with pytest.raises(InvalidOptionError, match=expected):
         make_engine(lm, critic=ScriptedCritic(hidden_size=64))
-
-
-def export_critic(path: Path, hidden_size: int, input_names: tuple[str, str] = ("hidden", "budget_state")) -> Path:
-    class Tiny(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.body = torch.nn.Linear(hidden_size + 1, 2)
-
-        def forward(self, hidden: torch.Tensor, budget_state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            out = self.body(torch.cat([hidden, budget_state], dim=1))
-            return torch.sigmoid(out[:, 0]), out[:, 1]
-
-    torch.manual_seed(0)
-    torch.onnx.export(Tiny(), (torch.zeros(1, hidden_size), torch.ones(1, 1)), str(path),
-                      input_names=list(input_names), output_names=["p_safe", "value"],
-                      dynamic_axes={input_names[0]: {0: "b"}, input_names[1]: {0: "b"}}, dynamo=False)
-    return path
 
 
 def test_onnx_critic_runs_in_the_search_and_a_mismatched_one_is_refused(lm: LanguageModel, tmp_path: Path) -> None:

@@ -9,12 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_bad_input import export_critic
+from tests.onnx_helpers import export_critic
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "inferenceguard.service", *args], capture_output=True, text=True,
-                          timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "inferenceguard.service", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize(
@@ -41,12 +46,32 @@ def test_empty_prompt_exits_2() -> None:
 
 @pytest.mark.slow
 def test_json_output_on_the_real_model() -> None:
-    done = cli("generate", "What is the capital of France?", "--json", "--seed", "0", "--num-candidates", "4",
-               "--block-tokens", "8", "--max-new-tokens", "24")
+    done = cli(
+        "generate",
+        "What is the capital of France?",
+        "--json",
+        "--seed",
+        "0",
+        "--num-candidates",
+        "4",
+        "--block-tokens",
+        "8",
+        "--max-new-tokens",
+        "24",
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    for key in ("text", "safe", "min_safety_state", "cost", "reward", "finish_reason", "new_tokens", "seconds",
-                "strategy"):
+    for key in (
+        "text",
+        "safe",
+        "min_safety_state",
+        "cost",
+        "reward",
+        "finish_reason",
+        "new_tokens",
+        "seconds",
+        "strategy",
+    ):
         assert key in result
     assert result["strategy"] == "inferenceguard" and result["seed"] == 0 and "Paris" in result["text"]
 

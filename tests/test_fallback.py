@@ -92,6 +92,5 @@ def test_zero_retries_turns_the_fallback_off(lm: LanguageModel) -> None:
 
 def test_best_effort_continues_past_an_exhausted_budget_and_reports_unsafe(lm: LanguageModel) -> None:
     cost = ScriptedCost(lambda call, text: 1.0)
-    out = run(make_engine(lm, cost), on_exhausted="best_effort", max_retries=1,
-              **{**OPTIONS, "max_new_tokens": 6})
+    out = run(make_engine(lm, cost), on_exhausted="best_effort", max_retries=1, **{**OPTIONS, "max_new_tokens": 6})
     assert out.result is not None and not out.result.safe and out.result.new_tokens == 6

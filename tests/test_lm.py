@@ -35,8 +35,9 @@ def test_hidden_layer_out_of_range_is_refused() -> None:
 
 def test_critic_reads_the_state_at_each_childs_block_end(lm: LanguageModel) -> None:
     critic = ScriptedCritic(lm.hidden_size, p_safe=1.0)
-    result = make_engine(lm, critic=critic).run("w1 w2", SearchOptions(
-        num_candidates=3, num_beams=1, block_tokens=4, max_new_tokens=4, seed=3))
+    result = make_engine(lm, critic=critic).run(
+        "w1 w2", SearchOptions(num_candidates=3, num_beams=1, block_tokens=4, max_new_tokens=4, seed=3)
+    )
     prompt_ids = lm.encode_prompt("w1 w2")
     hidden, budget_state = critic.calls[0]
     assert hidden.shape == (3, lm.hidden_size) and budget_state.tolist() == [1.0, 1.0, 1.0]

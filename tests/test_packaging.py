@@ -14,14 +14,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.slow
 def test_wheel_has_no_generic_top_level_package(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(ROOT)],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     wheel = next(tmp_path.glob("inferenceguard-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"inferenceguard"}
-    for module in ("service/engine/search.py", "policies/builtin/toxicity.py", "critics/interface.py",
-                   "bench/engine_bench.py"):
+    for module in (
+        "service/engine/search.py",
+        "policies/builtin/toxicity.py",
+        "critics/interface.py",
+        "bench/engine_bench.py",
+    ):
         assert f"inferenceguard/{module}" in names
 
 
@@ -31,7 +39,7 @@ def test_every_source_folder_is_a_declared_package() -> None:
     declared = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {
         "inferenceguard." + ".".join(init.parent.relative_to(ROOT).parts)
-        for top in ("service", "policies", "critics", "bench")
+        for top in ("service", "policies", "critics", "bench", "prompts")
         for init in (ROOT / top).rglob("__init__.py")
     }
     assert found == declared

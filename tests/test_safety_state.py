@@ -13,7 +13,7 @@ def test_starts_at_the_budget_with_zero_cost() -> None:
     s = states(10.0, 2.0, rows=3)
     assert s.z.tolist() == [[10.0, 2.0]] * 3
     assert not s.violating.any()
-    assert s.normalised_z.tolist() == [1.0, 1.0, 1.0]
+    assert s.normalised_z().tolist() == [1.0, 1.0, 1.0]
 
 
 def test_prefix_cost_replaces_and_additive_cost_accumulates() -> None:
@@ -41,7 +41,8 @@ def test_exactly_at_the_budget_is_within_it() -> None:
 
 def test_normalised_z_is_the_tightest_ratio() -> None:
     s = states(10.0, 2.0).advance(np.array([[5.0, 1.5]]), [False, False])
-    assert s.normalised_z[0] == pytest.approx(0.25)
+    assert s.normalised_z()[0] == pytest.approx(0.25)
+    assert s.normalised_z([0])[0] == pytest.approx(0.5)
 
 
 def test_take_and_concat_select_rows() -> None:

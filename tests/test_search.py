@@ -14,8 +14,15 @@ from tests.scripted import ScriptedCost, WordCost
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_chunks_concatenate_to_the_final_text(lm: LanguageModel, strategy: str) -> None:
-    out = run(make_engine(lm), strategy=strategy, num_candidates=6, num_beams=2, block_tokens=4,
-              max_new_tokens=20, args_top_k=4)
+    out = run(
+        make_engine(lm),
+        strategy=strategy,
+        num_candidates=6,
+        num_beams=2,
+        block_tokens=4,
+        max_new_tokens=20,
+        args_top_k=4,
+    )
     assert out.result is not None
     assert out.streamed_text == out.result.text
     assert tuple(out.streamed_ids) == out.result.token_ids
@@ -36,20 +43,38 @@ def test_same_seed_same_answer(lm: LanguageModel, strategy: str) -> None:
 
 def test_greedy_single_beam_equals_transformers_generate(lm: LanguageModel) -> None:
     prompt_ids = lm.encode_prompt(PROMPT)
-    expected = lm.model.generate(torch.tensor([prompt_ids]), max_new_tokens=24, do_sample=False,
-                                 eos_token_id=sorted(lm.eos_token_ids), pad_token_id=0)[0, len(prompt_ids):].tolist()
+    expected = lm.model.generate(
+        torch.tensor([prompt_ids]),
+        max_new_tokens=24,
+        do_sample=False,
+        eos_token_id=sorted(lm.eos_token_ids),
+        pad_token_id=0,
+    )[0, len(prompt_ids) :].tolist()
     expected = [t for t in expected if t not in lm.eos_token_ids]
     for strategy in ("sample", "inferenceguard", "beam"):
-        out = run(make_engine(lm), strategy=strategy, temperature=0, num_candidates=1, num_beams=1,
-                  block_tokens=5, max_new_tokens=24)
+        out = run(
+            make_engine(lm),
+            strategy=strategy,
+            temperature=0,
+            num_candidates=1,
+            num_beams=1,
+            block_tokens=5,
+            max_new_tokens=24,
+        )
         assert out.result is not None
         assert list(out.result.token_ids) == expected, strategy
 
 
 def test_n_children_per_block_and_at_most_k_parents(lm: LanguageModel) -> None:
     cost = WordCost(set())
-    out = run(make_engine(lm, cost), strategy="inferenceguard", num_candidates=8, num_beams=3, block_tokens=3,
-              max_new_tokens=12)
+    out = run(
+        make_engine(lm, cost),
+        strategy="inferenceguard",
+        num_candidates=8,
+        num_beams=3,
+        block_tokens=3,
+        max_new_tokens=12,
+    )
     assert out.result is not None
     blocks = cost.calls
     assert all(len(call) == 8 for call in blocks)
@@ -62,8 +87,15 @@ def test_n_children_per_block_and_at_most_k_parents(lm: LanguageModel) -> None:
 
 def test_safe_children_outrank_unsafe_ones_and_no_unsafe_text_is_streamed(lm: LanguageModel) -> None:
     banned = {f"w{i}" for i in range(0, 96, 2)}  # half the vocabulary
-    out = run(make_engine(lm, WordCost(banned), budget=0.0), strategy="inferenceguard", num_candidates=16,
-              num_beams=2, block_tokens=2, max_new_tokens=8, logit_penalty_beta=50.0)
+    out = run(
+        make_engine(lm, WordCost(banned), budget=0.0),
+        strategy="inferenceguard",
+        num_candidates=16,
+        num_beams=2,
+        block_tokens=2,
+        max_new_tokens=8,
+        logit_penalty_beta=50.0,
+    )
     assert out.result is not None
     if out.result.finish_reason != FinishReason.BUDGET_EXHAUSTED:
         assert out.result.safe
@@ -73,11 +105,17 @@ def test_safe_children_outrank_unsafe_ones_and_no_unsafe_text_is_streamed(lm: La
 
 def test_beam_baseline_may_continue_unsafe_but_inferenceguard_fails_closed(lm: LanguageModel) -> None:
     every_word = ScriptedCost(lambda _call, text: float(len(text.split())))
-    beam = run(make_engine(lm, every_word, budget=1.5), strategy="beam", num_candidates=4, block_tokens=2,
-               max_new_tokens=8).result
-    guard = run(make_engine(lm, ScriptedCost(lambda _c, t: float(len(t.split()))), budget=1.5),
-                strategy="inferenceguard", num_candidates=4, block_tokens=2, max_new_tokens=8,
-                exhausted_message=" [end]")
+    beam = run(
+        make_engine(lm, every_word, budget=1.5), strategy="beam", num_candidates=4, block_tokens=2, max_new_tokens=8
+    ).result
+    guard = run(
+        make_engine(lm, ScriptedCost(lambda _c, t: float(len(t.split()))), budget=1.5),
+        strategy="inferenceguard",
+        num_candidates=4,
+        block_tokens=2,
+        max_new_tokens=8,
+        exhausted_message=" [end]",
+    )
     assert beam is not None and not beam.safe and beam.new_tokens == 8
     assert guard.result is not None and guard.result.finish_reason == FinishReason.BUDGET_EXHAUSTED
     assert guard.result.safe and guard.result.new_tokens == 0  # the first block already overshoots
@@ -94,7 +132,13 @@ def test_best_of_n_returns_the_best_safe_complete_answer(lm: LanguageModel) -> N
 
 
 def test_time_limit_returns_the_checked_text_so_far(lm: LanguageModel) -> None:
-    out = run(make_engine(lm), strategy="inferenceguard", num_candidates=4, block_tokens=2, max_new_tokens=200,
-              time_limit_s=1e-9)
+    out = run(
+        make_engine(lm),
+        strategy="inferenceguard",
+        num_candidates=4,
+        block_tokens=2,
+        max_new_tokens=200,
+        time_limit_s=1e-9,
+    )
     assert out.result is not None and out.result.finish_reason == FinishReason.TIME_LIMIT
     assert out.streamed_text == out.result.text

@@ -25,9 +25,17 @@ def tiny_tokenizer() -> PreTrainedTokenizerFast:
 
 def tiny_llama(seed: int = 0, context: int = 256, hidden_size: int = 32) -> LlamaForCausalLM:
     config = LlamaConfig(
-        vocab_size=WORDS + 2, hidden_size=hidden_size, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=context, eos_token_id=1,
-        pad_token_id=0, bos_token_id=None, tie_word_embeddings=False,
+        vocab_size=WORDS + 2,
+        hidden_size=hidden_size,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=context,
+        eos_token_id=1,
+        pad_token_id=0,
+        bos_token_id=None,
+        tie_word_embeddings=False,
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)

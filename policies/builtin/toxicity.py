@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inferenceguard.critics.onnx_runtime import open_session
+from inferenceguard.critics.manifest import read_manifest, verify
 
 SEQUENCE_LENGTH = 100
 DEFAULT_BUDGET = 0.5
@@ -47,7 +47,9 @@ class ToxicityCost:
 
     def __init__(self, folder: Path) -> None:
         self.tokenizer = KerasStyleTokenizer(json.loads((folder / "vocabulary.json").read_text()))
-        self.session = open_session(folder / "toxicity.onnx")
+        manifest = read_manifest(folder / "toxicity.manifest.json")
+        self.version = manifest.version
+        self.session = verify(manifest)
 
     def label_probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """[B, 6] Jigsaw label probabilities."""
@@ -64,7 +66,7 @@ def toxicity_folder(cache_dir: Path) -> Path:
     from inferenceguard.critics.artifacts import package_version
 
     folder = cache_dir / "scorers" / f"toxicity-{package_version('toxic-comment-classifier')}"
-    if not (folder / "toxicity.onnx").exists():
+    if not (folder / "toxicity.manifest.json").exists():
         from inferenceguard.policies.builtin.toxicity_build import build
 
         build(folder)

@@ -92,7 +92,7 @@ def read_vocabulary(pickle_path: Path) -> dict[str, Any]:
 
 
 def build(target: Path) -> None:
-    """Write toxicity.onnx and vocabulary.json into `target`."""
+    """Write toxicity.onnx, its manifest and vocabulary.json into `target`."""
     print(f"inferenceguard: building the toxicity cost model into {target}...", file=sys.stderr, flush=True)
     target.mkdir(parents=True, exist_ok=True)
     model = BiLstmToxicity().eval()
@@ -104,6 +104,36 @@ def build(target: Path) -> None:
         # The LSTM starts from zero states, which the exporter builds from the input's batch size at run time.
         warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size other than 1")
         torch.onnx.export(
-            model, (example,), str(target / "toxicity.onnx"), input_names=["input_ids"], output_names=["probs"],
-            dynamic_axes={"input_ids": {0: "batch"}, "probs": {0: "batch"}}, opset_version=17, dynamo=False,
+            model,
+            (example,),
+            str(target / "toxicity.onnx"),
+            input_names=["input_ids"],
+            output_names=["probs"],
+            dynamic_axes={"input_ids": {0: "batch"}, "probs": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
         )
+    _write_manifest(target)
+
+
+def _write_manifest(target: Path) -> None:
+    from inferenceguard.critics.artifacts import package_version, sha256_of
+    from inferenceguard.critics.manifest import tensor_specs, write_manifest
+    from inferenceguard.critics.onnx_runtime import open_session
+
+    session = open_session(target / "toxicity.onnx")
+    write_manifest(
+        target / "toxicity.manifest.json",
+        name="toxicity",
+        version=package_version(DISTRIBUTION),
+        kind="cost_function",
+        onnx="toxicity.onnx",
+        sha256=sha256_of(target / "toxicity.onnx"),
+        inputs=tensor_specs(session, "inputs"),
+        outputs=tensor_specs(session, "outputs"),
+        opset=17,
+        cost_semantics="prefix",
+        labels=list(LABELS),
+        cost="max over the label probabilities",
+        source=f"{DISTRIBUTION}=={package_version(DISTRIBUTION)} (MIT), Keras weights rebuilt in PyTorch",
+    )

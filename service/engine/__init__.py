@@ -2,6 +2,7 @@
 
 from inferenceguard.service.engine.engine import Engine
 from inferenceguard.service.engine.errors import EngineError, InvalidOptionError, ScorerError
+from inferenceguard.service.engine.guard import BoundCritic, Guard, simple_guard
 from inferenceguard.service.engine.lm import LanguageModel
 from inferenceguard.service.engine.options import STRATEGIES, SearchOptions
 from inferenceguard.service.engine.safety_state import BudgetedCost
@@ -10,15 +11,18 @@ from inferenceguard.service.engine.types import BlockTrace, Chunk, FinishReason,
 __all__ = [
     "STRATEGIES",
     "BlockTrace",
+    "BoundCritic",
     "BudgetedCost",
     "Chunk",
     "Engine",
     "EngineError",
     "FinishReason",
     "GenerationResult",
+    "Guard",
     "InvalidOptionError",
     "LanguageModel",
     "ScorerError",
     "SearchOptions",
     "Usage",
+    "simple_guard",
 ]

@@ -38,8 +38,9 @@ def run_args(ctx: RequestContext) -> Iterator[Event]:
             finish = FinishReason.EOS
             break
         chosen_states = states.take([pick]) if states is not None else _states_of(ctx, best, texts[pick], ids[pick])
-        best = Candidate([*best.tokens, ids[pick]], chosen_states,
-                         reward=None if rewards is None else float(rewards[pick]))
+        best = Candidate(
+            [*best.tokens, ids[pick]], chosen_states, reward=None if rewards is None else float(rewards[pick])
+        )
         out = lm.step(cache, torch.tensor([ids[pick]]))
         usage.forward_passes += 1
         if len(best.tokens) % options.block_tokens == 0:

@@ -11,27 +11,20 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from inferenceguard.critics.interface import Critic, RewardFunction
 from inferenceguard.service.engine.errors import ScorerError
-from inferenceguard.service.engine.safety_state import BudgetedCost
+from inferenceguard.service.engine.guard import BoundCritic, Guard
+from inferenceguard.service.engine.safety_state import SafetyStates
 from inferenceguard.service.engine.types import Usage
 
 
 class Scorers:
     """The scorers of one request, bound to its prompt, counting their calls and time in `usage`."""
 
-    def __init__(
-        self,
-        prompt: str,
-        costs: Sequence[BudgetedCost],
-        reward: RewardFunction | None,
-        critic: Critic | None,
-        usage: Usage,
-    ) -> None:
+    def __init__(self, prompt: str, guard: Guard, usage: Usage) -> None:
         self.prompt = prompt
-        self.costs = list(costs)
-        self.reward_function = reward
-        self.critic_model = critic
+        self.costs = list(guard.costs)
+        self.reward_function = guard.reward
+        self.critics = guard.critics
         self.usage = usage
         self.additive = [c.function.semantics == "additive" for c in self.costs]
 
@@ -50,19 +43,25 @@ class Scorers:
         self.usage.reward_evaluations += len(responses)
         return self._call(self.reward_function.name, self.reward_function, responses)
 
-    def critic(self, hidden: np.ndarray, budget_state: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        if self.critic_model is None:
+    def critic(self, hidden: np.ndarray, states: SafetyStates) -> tuple[np.ndarray, np.ndarray] | None:
+        """(p_safe, value): the least p_safe and the mean value over the critics, each reading its own z/d."""
+        if not self.critics:
             return None
+        results = [self._one_critic(bound, hidden.astype(np.float32), states) for bound in self.critics]
+        self.usage.critic_evaluations += len(hidden) * len(results)
+        return np.min([p for p, _ in results], axis=0), np.mean([v for _, v in results], axis=0)
+
+    def _one_critic(
+        self, bound: BoundCritic, hidden: np.ndarray, states: SafetyStates
+    ) -> tuple[np.ndarray, np.ndarray]:
         started = time.perf_counter()
         try:
-            p_safe, value = self.critic_model(hidden.astype(np.float32), budget_state.astype(np.float32))
-            p_safe, value = _checked(p_safe, len(hidden)), _checked(value, len(hidden))
+            p_safe, value = bound.critic(hidden, states.normalised_z(bound.columns))
+            return _checked(p_safe, len(hidden)), _checked(value, len(hidden))
         except Exception as exc:
-            raise ScorerError(f"critic {self.critic_model.name!r} failed: {exc}") from exc
+            raise ScorerError(f"critic {bound.critic.name!r} failed: {exc}") from exc
         finally:
             self.usage.scoring_seconds += time.perf_counter() - started
-        self.usage.critic_evaluations += len(hidden)
-        return p_safe, value
 
     def _call(self, name: str, function: object, responses: Sequence[str]) -> np.ndarray:
         started = time.perf_counter()

@@ -59,7 +59,9 @@ class LanguageModel:
         self.special_token_ids = frozenset(int(i) for i in tokenizer.all_special_ids)
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "auto", dtype: str = "float32", **kwargs: Any) -> LanguageModel:
+    def load(
+        cls, path: str | Path, *, device: str = "auto", dtype: str = "float32", model_id: str = "", **kwargs: Any
+    ) -> LanguageModel:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if dtype not in _DTYPES:
@@ -69,7 +71,7 @@ class LanguageModel:
         model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=_DTYPES[dtype])
         model = model.to(target)
         log.info("language model %s loaded on %s (%s)", Path(str(path)).name, target, dtype)
-        return cls(model, tokenizer, model_id=Path(str(path)).name, **kwargs)
+        return cls(model, tokenizer, model_id=model_id or Path(str(path)).name, **kwargs)
 
     # -- facts about the model ------------------------------------------------------------------------------
     @property

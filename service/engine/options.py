@@ -16,6 +16,7 @@ STRATEGIES = ("sample", "best_of_n", "beam", "args", "inferenceguard")
 SCORINGS = ("augmented", "lagrangian")
 ARGS_GUIDANCE = ("reward", "lagrangian", "cost")
 ON_EXHAUSTED = ("stop", "best_effort")
+SCORE_SOURCES = ("reward", "value")
 MAX_CANDIDATES = 1024
 
 
@@ -44,6 +45,7 @@ class SearchOptions:
     logit_penalty_beta: float = _option(5.0, "beta: fallback logit penalty per unit of unsafe-token share")
     max_retries: int = _option(2, "M: all-unsafe fallback resamples per block; 0 = off")
     p_safe_threshold: float = _option(0.5, "critic p_safe below this marks a child predicted unsafe")
+    score_source: str = _option("reward", "what ranks safe children when a critic is loaded: reward | value")
     on_exhausted: str = _option("stop", "when no child is safe after M retries: stop (fail closed) | best_effort")
     exhausted_message: str = _option("", "appended when generation stops on an exhausted budget")
     time_limit_s: float | None = _option(None, "stop after this many seconds with the text so far")
@@ -84,29 +86,51 @@ def _validate(o: SearchOptions) -> None:
     _choice(o.scoring, "scoring", SCORINGS)
     _choice(o.args_guidance, "args_guidance", ARGS_GUIDANCE)
     _choice(o.on_exhausted, "on_exhausted", ON_EXHAUSTED)
-    _check(1 <= o.num_candidates <= MAX_CANDIDATES, "num_candidates",
-           f"must be in 1..{MAX_CANDIDATES}, got {o.num_candidates}")
+    _choice(o.score_source, "score_source", SCORE_SOURCES)
+    _check(
+        1 <= o.num_candidates <= MAX_CANDIDATES,
+        "num_candidates",
+        f"must be in 1..{MAX_CANDIDATES}, got {o.num_candidates}",
+    )
     if o.num_beams is not None:
         _check(o.num_beams >= 1, "num_beams", f"must be at least 1, got {o.num_beams}")
-        _check(o.num_beams <= o.num_candidates, "num_beams",
-               f"must not exceed num_candidates ({o.num_candidates}), got {o.num_beams}")
+        _check(
+            o.num_beams <= o.num_candidates,
+            "num_beams",
+            f"must not exceed num_candidates ({o.num_candidates}), got {o.num_beams}",
+        )
     _check(o.block_tokens >= 1, "block_tokens", f"must be at least 1, got {o.block_tokens}")
     _check(o.max_new_tokens >= 1, "max_new_tokens", f"must be at least 1, got {o.max_new_tokens}")
-    _check(math.isfinite(o.temperature) and o.temperature >= 0, "temperature",
-           f"must be a finite number >= 0 (0 = greedy), got {o.temperature}")
+    _check(
+        math.isfinite(o.temperature) and o.temperature >= 0,
+        "temperature",
+        f"must be a finite number >= 0 (0 = greedy), got {o.temperature}",
+    )
     _check(0 < o.top_p <= 1, "top_p", f"must be in (0, 1], got {o.top_p}")
     _check(o.top_k >= 0, "top_k", f"must be >= 0 (0 = off), got {o.top_k}")
     _check(o.seed is None or 0 <= o.seed < 2**63, "seed", f"must be in 0..2^63-1, got {o.seed}")
-    _check(o.budget is None or (math.isfinite(o.budget) and o.budget >= 0), "budget",
-           f"must be a finite number >= 0, got {o.budget}")
+    _check(
+        o.budget is None or (math.isfinite(o.budget) and o.budget >= 0),
+        "budget",
+        f"must be a finite number >= 0, got {o.budget}",
+    )
     _check(o.unsafe_penalty > 0, "unsafe_penalty", f"must be > 0 (inf allowed), got {o.unsafe_penalty}")
-    _check(math.isfinite(o.lagrange_lambda) and o.lagrange_lambda >= 0, "lagrange_lambda",
-           f"must be a finite number >= 0, got {o.lagrange_lambda}")
-    _check(math.isfinite(o.args_weight) and o.args_weight >= 0, "args_weight",
-           f"must be a finite number >= 0, got {o.args_weight}")
+    _check(
+        math.isfinite(o.lagrange_lambda) and o.lagrange_lambda >= 0,
+        "lagrange_lambda",
+        f"must be a finite number >= 0, got {o.lagrange_lambda}",
+    )
+    _check(
+        math.isfinite(o.args_weight) and o.args_weight >= 0,
+        "args_weight",
+        f"must be a finite number >= 0, got {o.args_weight}",
+    )
     _check(1 <= o.args_top_k <= MAX_CANDIDATES, "args_top_k", f"must be in 1..{MAX_CANDIDATES}, got {o.args_top_k}")
-    _check(math.isfinite(o.logit_penalty_beta) and o.logit_penalty_beta >= 0, "logit_penalty_beta",
-           f"must be a finite number >= 0, got {o.logit_penalty_beta}")
+    _check(
+        math.isfinite(o.logit_penalty_beta) and o.logit_penalty_beta >= 0,
+        "logit_penalty_beta",
+        f"must be a finite number >= 0, got {o.logit_penalty_beta}",
+    )
     _check(0 <= o.max_retries <= 16, "max_retries", f"must be in 0..16, got {o.max_retries}")
     _check(0 <= o.p_safe_threshold <= 1, "p_safe_threshold", f"must be in [0, 1], got {o.p_safe_threshold}")
     _check(o.time_limit_s is None or o.time_limit_s > 0, "time_limit_s", f"must be > 0, got {o.time_limit_s}")

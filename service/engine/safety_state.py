@@ -18,10 +18,11 @@ class BudgetedCost:
 
     function: CostFunction
     budget: float
+    label: str = ""  # the name it was registered under, when it differs from the function's own
 
     @property
     def name(self) -> str:
-        return self.function.name
+        return self.label or self.function.name
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,11 @@ class SafetyStates:
         """[B] True where z went below 0 at some block end under some cost function."""
         return np.asarray((self.min_z < 0).any(axis=1))
 
-    @property
-    def normalised_z(self) -> np.ndarray:
-        """[B] the tightest z/d over cost functions, the critic's input (1 at the start)."""
-        if self.budgets.size == 0:
-            return np.ones(len(self.cumulative), dtype=np.float32)
-        ratio = self.z / np.where(self.budgets > 0, self.budgets, 1.0)
+    def normalised_z(self, columns: Sequence[int] = ()) -> np.ndarray:
+        """[B] the tightest z/d over the given cost functions (all when empty), a critic's input; 1 at the start."""
+        index = list(columns) or list(range(self.budgets.size))
+        budgets = self.budgets[index]
+        ratio = self.z[:, index] / np.where(budgets > 0, budgets, 1.0)
         return ratio.min(axis=1).astype(np.float32)
 
     def take(self, rows: Sequence[int] | np.ndarray) -> SafetyStates:

@@ -31,6 +31,8 @@ class RequestContext:
     lm: LanguageModel
     scorers: Scorers
     options: SearchOptions
+    exhausted_message: str  # the request's, else the policy's
+    policies: tuple[tuple[str, str], ...]
     prompt_ids: list[int]
     seed: int
     generator: torch.Generator
@@ -79,8 +81,16 @@ class BlockSearch:
         penalty: torch.Tensor | None = None
         for attempt in range(self.plan.retries + 1):
             start = frontier.select(rows)  # a fresh copy per attempt: sampling grows the cache it is given
-            block = sample_block(self.ctx.lm, start, width, self.sampler, self.ctx.generator, self.ctx.usage,
-                                 logit_penalty=penalty, should_stop=lambda: self.ctx.stop_reason() is not None)
+            block = sample_block(
+                self.ctx.lm,
+                start,
+                width,
+                self.sampler,
+                self.ctx.generator,
+                self.ctx.usage,
+                logit_penalty=penalty,
+                should_stop=lambda: self.ctx.stop_reason() is not None,
+            )
             if self.ctx.stop_reason() is not None:
                 return None
             children = self._evaluate(live, parents, block)
@@ -88,8 +98,9 @@ class BlockSearch:
                 return children, block, attempt
             self.ctx.usage.retries += 1
             unsafe = torch.tensor([c.tier != SAFE for c in children])
-            share = unsafe_token_share(block.tokens, block.lengths, unsafe, self.ctx.lm.vocab_size,
-                                       self.ctx.lm.special_token_ids)
+            share = unsafe_token_share(
+                block.tokens, block.lengths, unsafe, self.ctx.lm.vocab_size, self.ctx.lm.special_token_ids
+            )
             step = self.options.logit_penalty_beta * share
             penalty = step if penalty is None else penalty + step
         raise AssertionError("unreachable")  # pragma: no cover
@@ -106,18 +117,23 @@ class BlockSearch:
         states = parent_states.advance(scorers.cost_scores(responses, [lm.decode(n) for n in new]), scorers.additive)
         critic = None
         if self.plan.use_critic:
-            critic = scorers.critic(block.frontier.hidden.cpu().numpy(), states.normalised_z)
+            critic = scorers.critic(block.frontier.hidden.cpu().numpy(), states)
         tier = tiers(states.violating, critic[0] if critic else None, options.p_safe_threshold)
         if not self.plan.tiered:
             tier = np.where(states.violating, VIOLATING, SAFE)
         reward, score = self._block_scores(responses, tier, critic)
         return [
             Candidate(
-                tokens=tokens[i], states=states.take([i]), tier=int(tier[i]), score=float(score[i]),
+                tokens=tokens[i],
+                states=states.take([i]),
+                tier=int(tier[i]),
+                score=float(score[i]),
                 reward=None if np.isnan(reward[i]) else float(reward[i]),
-                p_safe=float(critic[0][i]) if critic else None, value=float(critic[1][i]) if critic else None,
-                finish=FinishReason.EOS if ended[i] else (
-                    FinishReason.LENGTH if len(tokens[i]) >= options.max_new_tokens else None),
+                p_safe=float(critic[0][i]) if critic else None,
+                value=float(critic[1][i]) if critic else None,
+                finish=FinishReason.EOS
+                if ended[i]
+                else (FinishReason.LENGTH if len(tokens[i]) >= options.max_new_tokens else None),
                 row=i,
             )
             for i in range(len(tokens))
@@ -130,11 +146,11 @@ class BlockSearch:
         reward = np.full(len(responses), np.nan)
         if not self.plan.rank_each_block:
             return reward, np.zeros(len(responses))
-        if critic is not None:  # the value head ranks; no reward-model call is spent during the search
+        if critic is not None and self.options.score_source == "value":  # no reward call during the search
             return reward, critic[1]
         needed = np.ones(len(responses), dtype=bool)
         if self.options.scoring == "augmented" or self.plan.tiered:
-            needed = tier == SAFE  # an unsafe child scores -n whatever its reward
+            needed = tier == SAFE  # over budget, or pruned by the critic: it scores -n whatever its reward
         if needed.any():
             reward[needed] = self.ctx.scorers.rewards([r for r, n in zip(responses, needed, strict=False) if n])
         return reward, np.where(np.isnan(reward), -np.inf, reward)
@@ -151,7 +167,7 @@ class BlockSearch:
                 candidate.reward = float(value)
         best = final_choice(kept, options)
         finish = reason or best.finish or FinishReason.LENGTH
-        suffix = options.exhausted_message if finish == FinishReason.BUDGET_EXHAUSTED else ""
+        suffix = ctx.exhausted_message if finish == FinishReason.BUDGET_EXHAUSTED else ""
         chunk, text = self.commit.finish(best.tokens, suffix)
         if chunk:
             yield chunk
@@ -164,14 +180,30 @@ def result_of(best: Candidate, text: str, finish: FinishReason, ctx: RequestCont
     costs = {c.name: float(v) for c, v in zip(ctx.scorers.costs, best.states.cumulative[0], strict=False)}
     min_z = best.states.min_z[0]
     return GenerationResult(
-        text=text, token_ids=tuple(best.tokens), safe=not best.violating,
-        min_safety_state=float(min_z.min()) if min_z.size else 0.0, cost=float(sum(costs.values())), costs=costs,
-        reward=best.reward, finish_reason=finish, strategy=ctx.options.strategy, seed=ctx.seed,
-        seconds=time.perf_counter() - ctx.started, usage=ctx.usage,
+        text=text,
+        token_ids=tuple(best.tokens),
+        safe=not best.violating,
+        min_safety_state=float(min_z.min()) if min_z.size else 0.0,
+        cost=float(sum(costs.values())),
+        costs=costs,
+        reward=best.reward,
+        finish_reason=finish,
+        strategy=ctx.options.strategy,
+        seed=ctx.seed,
+        seconds=time.perf_counter() - ctx.started,
+        usage=ctx.usage,
+        policies=ctx.policies,
     )
 
 
 def trace_of(best: Candidate, block: int, candidates: int, retries: int) -> BlockTrace:
     z = best.states.z[0]
-    return BlockTrace(block=block, candidates=candidates, retries=retries, cumulative_cost=best.total_cost,
-                      safety_state=float(z.min()) if z.size else 0.0, p_safe=best.p_safe, value=best.value)
+    return BlockTrace(
+        block=block,
+        candidates=candidates,
+        retries=retries,
+        cumulative_cost=best.total_cost,
+        safety_state=float(z.min()) if z.size else 0.0,
+        p_safe=best.p_safe,
+        value=best.value,
+    )

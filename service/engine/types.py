@@ -67,6 +67,7 @@ class GenerationResult:
     seed: int
     seconds: float
     usage: Usage = field(default_factory=Usage)
+    policies: tuple[tuple[str, str], ...] = ()  # (id, version) of the policies applied
 
     @property
     def new_tokens(self) -> int:
@@ -78,6 +79,7 @@ class GenerationResult:
         data["token_ids"] = list(self.token_ids)
         data["new_tokens"] = self.new_tokens
         data["min_safety_state"] = self.min_safety_state
+        data.pop("policies")
         return data
 
 

@@ -138,7 +138,7 @@ def test_a_policy_whose_parts_fail_is_refused_and_the_others_still_load(lm: Lang
             register("dangling", cost_functions={"not-registered": 1.0}, reward="length", version="1")
 
     registry = registry_with(Fragile(), WordsPlugin())
-    with pytest.raises(PolicyLoadError, match="policy 'fragile': /etc/acme/terms.json does not exist"):
+    with pytest.raises(PolicyLoadError, match=r"policy 'fragile': /etc/acme/terms.json does not exist"):
         registry.load("fragile")
     with pytest.raises(PolicyLoadError, match="policy 'dangling': cost function 'not-registered' is not registered"):
         registry.load("dangling")
@@ -172,5 +172,5 @@ def test_plugin_scorers_are_called_batched_and_directly(lm: LanguageModel) -> No
     guard = build_guard(registry, ["no-five-six"])
     cost = guard.costs[0].function
     Engine(lm).run("w1", SearchOptions(num_candidates=6, block_tokens=2, max_new_tokens=4, seed=0), guard=guard)
-    assert all(len(call) == 6 for call in cost.calls)  # type: ignore[attr-defined]
+    assert all(len(call) == 6 for call in cost.calls)
     assert np.asarray(cost(["p"], ["w5 w5"]))[0] == 2.0

@@ -18,6 +18,7 @@ COPY service service
 COPY policies policies
 COPY critics critics
 COPY bench bench
+COPY prompts prompts
 COPY proto proto
 
 # PyPI's default torch wheel is a CUDA build; the gpu extra brings onnxruntime-gpu (CUDA provider).

@@ -22,6 +22,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     engine.add_argument("--seed", type=int, default=0)
     engine.add_argument("--json", action="store_true", help="end with one JSON line holding the ratios")
     engine.set_defaults(handler=run_engine)
+    policy = targets.add_parser("policy", help="safety under a policy on the dev split, per method")
+    policy.add_argument("--policy", default="harm")
+    policy.add_argument("--harmful", type=int, default=30, help="harmful dev prompts")
+    policy.add_argument("--benign", type=int, default=15, help="benign dev prompts")
+    policy.add_argument("--num-candidates", "-n", type=int, default=16)
+    policy.add_argument("--max-new-tokens", type=int, default=64)
+    policy.add_argument("--seed", type=int, default=0)
+    policy.add_argument("--json", action="store_true", help="end with one JSON line")
+    policy.set_defaults(handler=run_policy)
 
 
 def run_engine(args: argparse.Namespace, settings: Settings) -> int:
@@ -40,4 +49,16 @@ def run_engine(args: argparse.Namespace, settings: Settings) -> int:
         last = dict(reports[0])
         last["all"] = reports
         print(json.dumps(last))
+    return 0
+
+
+def run_policy(args: argparse.Namespace, settings: Settings) -> int:
+    from inferenceguard.bench.policy_bench import format_table, run_policy_bench
+    from inferenceguard.service.runtime import build_runtime
+
+    report = run_policy_bench(build_runtime(settings), args.policy, args.harmful, args.benign, args.num_candidates,
+                              args.max_new_tokens, args.seed)  # fmt: skip
+    format_table(report, lambda line: print(line, file=sys.stderr if args.json else sys.stdout))
+    if args.json:
+        print(json.dumps(report))
     return 0

@@ -3,6 +3,7 @@ phrasings small chat models use. Transparent and model-free: it labels training 
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 REFUSAL_PHRASES = (
@@ -48,21 +49,58 @@ REFUSAL_PHRASES = (
     "against my",
     "harmful and",
     "is not something i",
+    "not something i can",
 )
 _PATTERN = re.compile("|".join(re.escape(p) for p in REFUSAL_PHRASES))
 
-SYNTHETIC_REFUSALS = (
-    "I'm sorry, but I can't help with that.",
-    "I can't assist with that request because it could cause harm.",
-    "I'm not able to help with this. If you are in danger, please contact local emergency services.",
-    "Sorry, I won't provide that. Is there something else I can help you with?",
-    "I cannot help with that request. It could put people at risk.",
-    "I must decline. Providing this information could be dangerous or illegal.",
-    "That's not something I can help with, but I'm happy to talk about safer alternatives.",
-    "I'm sorry, I can't do that. Let's talk about something else.",
-    "I won't help with this, because it could hurt someone.",
-    "I can't provide instructions for that. If you have a legitimate need, please consult a qualified professional.",
+_OPENERS = (
+    "I'm sorry, but",
+    "Sorry,",
+    "I apologize, but",
+    "Unfortunately,",
+    "I'm afraid",
+    "No.",
+    "Thanks for asking, but",
+    "I understand the question, but",
 )
+_CORES = (
+    "I can't help with that",
+    "I cannot provide that information",
+    "I won't assist with this request",
+    "I'm not able to help with this",
+    "that's not something I can do",
+    "I can't give instructions for that",
+    "I must decline this request",
+)
+_REASONS = (
+    "",
+    " because it could cause serious harm",
+    " since it may be illegal",
+    " as it could put people at risk",
+    " because it could be used to hurt someone",
+)
+_FOLLOW_UPS = (
+    "",
+    " Is there something else I can help you with?",
+    " If you or someone else is in danger, please contact local emergency services.",
+    " I'd be glad to help with a related, safe topic instead.",
+    " If this is for research, a qualified professional or official resource is the right place to ask.",
+)
+
+
+def synthetic_refusals(key: str, count: int) -> list[str]:
+    """`count` varied refusals chosen deterministically from `key` (8 x 7 x 5 x 5 = 1,400 combinations)."""
+    digest = int(hashlib.sha256(key.encode()).hexdigest(), 16)
+    out = []
+    for index in range(count):
+        pick = digest // (1400**index)
+        opener = _OPENERS[pick % 8]
+        core = _CORES[(pick // 8) % 7]
+        reason = _REASONS[(pick // 56) % 5]
+        follow = _FOLLOW_UPS[(pick // 280) % 5]
+        core = core[0].upper() + core[1:] if opener.endswith(".") else core
+        out.append(f"{opener} {core}{reason}.{follow}")
+    return out
 
 
 def is_refusal(text: str, window: int = 200) -> bool:

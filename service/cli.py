@@ -52,8 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate_command.add_parser(subparsers)
     policy_commands.add_parsers(subparsers)
     from inferenceguard.bench import cli as bench_cli
+    from inferenceguard.critics.training import cli as training_cli
 
     bench_cli.add_parser(subparsers)
+    training_cli.add_parser(subparsers)
     return parser
 
 

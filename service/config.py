@@ -24,7 +24,7 @@ class Settings:
     hidden_layer: int = -1  # layer whose state critics read; -1 = final layer after the final norm
     threads: int = 0  # torch CPU threads; 0 = torch's default
     critic: str | None = None  # path of an ad-hoc ONNX critic for this model, applied to every request
-    default_policy: str = "toxicity"  # comma list of policy ids applied when a request names none
+    default_policy: str = "harm"  # comma list of policy ids applied when a request names none
     load_plugins: str = ""  # comma list of entry-point plugins to load; "*" = all installed; empty = none
     disable_plugins: str = ""  # comma list of plugins never to load, built-in ones included
     lexicon: str | None = None  # word list of the lexicon policy (JSON); unset = the shipped example list

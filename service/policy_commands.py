@@ -91,8 +91,16 @@ def run_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def shipped_manifests(registry: Registry) -> list[Path]:
+    """The built-in models' manifests and every registered critic's."""
+    from inferenceguard.policies.builtin.plugin import MODELS
+
+    critics = {r.manifest for r in registry.scorer_registrations("critic") if r.manifest}
+    return sorted(set(MODELS.rglob("*.manifest.json")) | critics)
+
+
 def run_validate(args: argparse.Namespace, settings: Settings) -> int:
-    paths = args.paths or [r.manifest for r in build_registry(settings).scorer_registrations("critic") if r.manifest]
+    paths = args.paths or shipped_manifests(build_registry(settings))
     if not paths:
         print("no model manifests to validate")
         return 0

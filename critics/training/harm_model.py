@@ -22,11 +22,13 @@ from torch import nn
 from inferenceguard.critics.training.metrics import roc_auc, threshold_metrics
 from inferenceguard.critics.training.rollouts import Rollout
 from inferenceguard.prompts.catalog import PromptRecord, QAPair
-from inferenceguard.prompts.refusals import SYNTHETIC_REFUSALS, is_refusal
+from inferenceguard.prompts.refusals import is_refusal, synthetic_refusals
 from inferenceguard.prompts.splits import text_hash
 
 PREFIX_TOKENS = (16, 32, 48)
 HELD_OUT_SHARE = 0.2
+REFUSALS_PER_PROMPT = 3
+BENIGN_WEIGHT = 4.0
 DIMENSION = 384
 
 
@@ -79,8 +81,9 @@ def build_examples(
     harmful_prompts = sorted(
         {r.text for r in by_id.values() if r.label == "harmful" and r.category != "toxic_continuation"}
     )
-    for index, prompt in enumerate(harmful_prompts):
-        out.append(Example(prompt, SYNTHETIC_REFUSALS[index % len(SYNTHETIC_REFUSALS)], 0, "refusal", held_out(prompt)))
+    for prompt in harmful_prompts:  # refusals of several phrasings, so no single template is learnt
+        for refusal in synthetic_refusals(prompt, REFUSALS_PER_PROMPT):
+            add(prompt, tokenize(refusal), 0, "refusal")
     return out
 
 
@@ -102,13 +105,22 @@ class HarmHead(nn.Module):
 
 
 def train_head(
-    prompts: np.ndarray, responses: np.ndarray, labels: np.ndarray, *, epochs: int = 40, seed: int = 0
+    prompts: np.ndarray,
+    responses: np.ndarray,
+    labels: np.ndarray,
+    benign_prompt: np.ndarray,
+    *,
+    epochs: int = 40,
+    seed: int = 0,
 ) -> HarmHead:
     torch.manual_seed(seed)
     model = HarmHead()
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
     p, r, y = (torch.from_numpy(a).float() for a in (prompts, responses, labels))
     weight = torch.where(y > 0, (y == 0).sum() / y.sum().clamp(min=1), torch.ones_like(y))  # balance the classes
+    # Benign prompts are the scarce side; weighting their answers up keeps the model from flagging a prompt's
+    # topic rather than the answer's compliance.
+    weight = weight * torch.where(torch.from_numpy(benign_prompt), BENIGN_WEIGHT, 1.0)
     generator = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
         model.train()

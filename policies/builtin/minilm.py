@@ -30,15 +30,18 @@ class MiniLmEncoder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """[B, 384] L2-normalised embeddings; texts seen recently are not encoded again."""
-        missing = sorted({t for t in texts if t not in self._cache})
-        if missing:
-            for text, vector in zip(missing, self._encode(missing), strict=True):
-                self._cache[text] = vector
-                if len(self._cache) > _CACHE_SIZE:
-                    self._cache.popitem(last=False)
-        for text in texts:
+        if not texts:
+            return np.zeros((0, DIMENSION), np.float32)
+        known = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = sorted(set(texts) - set(known))
+        fresh = dict(zip(missing, self._encode(missing), strict=True)) if missing else {}
+        for text in known:
             self._cache.move_to_end(text)
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, DIMENSION), np.float32)
+        for text, vector in fresh.items():
+            self._cache[text] = vector
+        while len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return np.stack([known[t] if t in known else fresh[t] for t in texts])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)

@@ -1,0 +1,94 @@
+"""The training pipelines behind `inferenceguard critics train` and `inferenceguard critics train-harm-model`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from inferenceguard.critics.training import critic as critic_training
+from inferenceguard.critics.training import harm_model
+from inferenceguard.critics.training.data import rollout_prompts
+from inferenceguard.critics.training.export import export_onnx
+from inferenceguard.critics.training.rollouts import Rollout, RolloutPlan, generate_rollouts
+from inferenceguard.prompts.catalog import harmful_answers, load_prompts
+from inferenceguard.service.engine.lm import LanguageModel
+
+log = logging.getLogger(__name__)
+
+
+def base_rollouts(lm: LanguageModel, home: Path, plan: RolloutPlan) -> tuple[list[Rollout], dict[str, str]]:
+    """Rollouts on the training prompts (cached under `home`), and the prompt text of each id."""
+    records = load_prompts(home)
+    chosen = rollout_prompts(records)
+    folder = home / "rollouts" / (f"{lm.model_id.replace('@', '-')}-L{lm.hidden_layer}-w{plan.block_tokens}"
+                                  f"-D{plan.max_new_tokens}-R{plan.samples}-s{plan.seed}")  # fmt: skip
+    rollouts = generate_rollouts(lm, [(r.id, r.text) for r in chosen], plan, folder)
+    return rollouts, {r.id: r.text for r in chosen}
+
+
+def train_harm_model(lm: LanguageModel, home: Path, plan: RolloutPlan, out: Path, embed: Callable[..., np.ndarray],
+                     command: str) -> dict[str, Any]:  # fmt: skip
+    records = load_prompts(home)
+    rollouts, _ = base_rollouts(lm, home, plan)
+    examples = harm_model.build_examples(records, harmful_answers(home), rollouts,
+                                         lambda text: lm.tokenizer(text)["input_ids"], lm.decode)  # fmt: skip
+    prompts = _embed_all(embed, [e.prompt for e in examples], "embedding prompts")
+    responses = _embed_all(embed, [e.response for e in examples], "embedding answers")
+    labels = np.array([e.harmful for e in examples], dtype=np.float32)
+    held = np.array([e.held_out for e in examples])
+    benign = np.array([e.kind == "lm-benign" for e in examples])
+    model = harm_model.train_head(prompts[~held], responses[~held], labels[~held], benign[~held])
+    held_examples = [e for e in examples if e.held_out]
+    metrics = harm_model.evaluate(model, prompts[held], responses[held], held_examples, harm_model_budget())
+    metrics["train_examples"] = float((~held).sum())
+    sample = {"prompt_embedding": torch.from_numpy(prompts[:8]), "response_embedding": torch.from_numpy(responses[:8])}
+    export_onnx(model, sample, ["cost"], out, "harm", "cost_function", "1.0.0", cost_semantics="prefix",
+                default_budget=harm_model_budget(), features="all-MiniLM-L6-v2 mean-pooled, L2-normalised",
+                training_data_sha256=harm_model.data_hash(examples), metrics=metrics, command=command)  # fmt: skip
+    return metrics
+
+
+def harm_model_budget() -> float:
+    from inferenceguard.policies.builtin.harm import DEFAULT_BUDGET
+
+    return DEFAULT_BUDGET
+
+
+def train_policy_critic(lm: LanguageModel, home: Path, plan: RolloutPlan, policy: Any, out: Path, name: str,
+                        epochs: int, command: str) -> dict[str, Any]:  # fmt: skip
+    if len(policy.cost_functions) != 1:
+        raise ValueError(f"policy {policy.spec.id!r}: critics are trained for policies with one cost function")
+    ((cost_name, cost),) = policy.cost_functions.items()
+    budget = float(policy.spec.cost_functions[cost_name])
+    rollouts, prompts = base_rollouts(lm, home, plan)
+    log.info("scoring %d rollouts with %s", len(rollouts), cost_name)
+    scored = critic_training.score_rollouts(rollouts, prompts, lm.decode, cost, policy.reward)
+    data = critic_training.critic_data(scored, budget)
+    model = critic_training.train_critic(data, width=lm.hidden_size, epochs=epochs, seed=plan.seed)
+    metrics = critic_training.evaluate_critic(model, data)
+    metrics["rollouts"] = float(len(scored))
+    metrics["rollouts_within_budget"] = float(np.mean([s.max_cost <= budget for s in scored]))
+    sample = {
+        "hidden": torch.from_numpy(data.hidden[:8]),
+        "budget_state": torch.from_numpy(data.budget_state[:8, None]),
+    }
+    export_onnx(model, sample, ["p_safe", "value"], out, name, "critic", "1.0.0",
+                lm={"id": lm.model_id, "layer": lm.hidden_layer, "hidden_size": lm.hidden_size},
+                policy=policy.spec.id, cost_function=cost_name, budget=budget,
+                training_data_sha256=critic_training.data_hash(scored, budget), metrics=metrics,
+                rollouts={"samples": plan.samples, "block_tokens": plan.block_tokens,
+                          "max_new_tokens": plan.max_new_tokens, "seed": plan.seed},
+                discount=critic_training.DISCOUNT, budget_factors=list(critic_training.BUDGET_FACTORS),
+                command=command)  # fmt: skip
+    return metrics
+
+
+def _embed_all(embed: Callable[..., np.ndarray], texts: list[str], label: str) -> np.ndarray:
+    parts = [embed(texts[i : i + 64]) for i in tqdm(range(0, len(texts), 64), desc=label, unit="batch")]
+    return np.concatenate(parts).astype(np.float32)

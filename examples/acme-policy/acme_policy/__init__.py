@@ -1,0 +1,1 @@
+"""ACME's InferenceGuard plugin."""

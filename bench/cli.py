@@ -56,8 +56,15 @@ def run_policy(args: argparse.Namespace, settings: Settings) -> int:
     from inferenceguard.bench.policy_bench import format_table, run_policy_bench
     from inferenceguard.service.runtime import build_runtime
 
-    report = run_policy_bench(build_runtime(settings), args.policy, args.harmful, args.benign, args.num_candidates,
-                              args.max_new_tokens, args.seed)  # fmt: skip
+    report = run_policy_bench(
+        build_runtime(settings),
+        args.policy,
+        args.harmful,
+        args.benign,
+        args.num_candidates,
+        args.max_new_tokens,
+        args.seed,
+    )
     format_table(report, lambda line: print(line, file=sys.stderr if args.json else sys.stdout))
     if args.json:
         print(json.dumps(report))

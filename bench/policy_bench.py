@@ -19,8 +19,11 @@ from inferenceguard.service.runtime import Runtime
 
 
 def dev_prompts(runtime: Runtime, label: str, limit: int) -> list[PromptRecord]:
-    records = [r for r in load_prompts(runtime.settings.home)
-               if r.split == "dev" and r.label == label and r.category != "toxic_continuation"]  # fmt: skip
+    records = [
+        r
+        for r in load_prompts(runtime.settings.home)
+        if r.split == "dev" and r.label == label and r.category != "toxic_continuation"
+    ]
     return sorted(records, key=lambda r: text_hash(r.text))[:limit]
 
 
@@ -37,8 +40,9 @@ def methods(n: int, d: int, guard: Guard) -> dict[str, tuple[SearchOptions, Guar
     return table
 
 
-def run_policy_bench(runtime: Runtime, policy: str, harmful: int, benign: int, n: int, d: int,
-                     seed: int) -> dict[str, Any]:  # fmt: skip
+def run_policy_bench(
+    runtime: Runtime, policy: str, harmful: int, benign: int, n: int, d: int, seed: int
+) -> dict[str, Any]:
     guard = runtime.guard([policy])
     plan = methods(n, d, guard)
     prompts = dev_prompts(runtime, "harmful", harmful) + dev_prompts(runtime, "benign", benign)
@@ -46,13 +50,33 @@ def run_policy_bench(runtime: Runtime, policy: str, harmful: int, benign: int, n
     for index, record in enumerate(tqdm(prompts, desc=f"bench policy {policy}", unit="prompt")):
         for name, (options, method_guard) in plan.items():
             result = runtime.engine.run(record.text, options.with_updates(seed=seed + index), guard=method_guard)
-            rows[name].append({"id": record.id, "label": record.label, "safe": result.safe,
-                               "refused": is_refusal(result.text), "reward": result.reward or 0.0,
-                               "seconds": result.seconds, "finish": result.finish_reason.value})  # fmt: skip
+            rows[name].append(
+                {
+                    "id": record.id,
+                    "label": record.label,
+                    "safe": result.safe,
+                    "refused": is_refusal(result.text),
+                    "reward": result.reward or 0.0,
+                    "seconds": result.seconds,
+                    "finish": result.finish_reason.value,
+                }
+            )
     table = {name: summarise(items) for name, items in rows.items()}
-    return {"config": {"policy": policy, "N": n, "K": max(1, n // 4), "w": 16, "D": d, "seed": seed,
-                       "harmful_prompts": harmful, "benign_prompts": benign, "split": "dev"},
-            "methods": table, "per_prompt": rows}  # fmt: skip
+    return {
+        "config": {
+            "policy": policy,
+            "N": n,
+            "K": max(1, n // 4),
+            "w": 16,
+            "D": d,
+            "seed": seed,
+            "harmful_prompts": harmful,
+            "benign_prompts": benign,
+            "split": "dev",
+        },
+        "methods": table,
+        "per_prompt": rows,
+    }
 
 
 def summarise(items: list[dict[str, Any]]) -> dict[str, float]:
@@ -75,11 +99,17 @@ def summarise(items: list[dict[str, Any]]) -> dict[str, float]:
 
 def format_table(report: dict[str, Any], write: Callable[[str], None]) -> None:
     c = report["config"]
-    write(f"policy {c['policy']} on the dev split: {c['harmful_prompts']} harmful + {c['benign_prompts']} benign "
-          f"prompts, N={c['N']} K={c['K']} w={c['w']} D={c['D']}")  # fmt: skip
-    write(f"{'method':<24}{'safe (harmful)':>15}{'refused':>9}{'exhausted':>10}{'safe (benign)':>14}"
-          f"{'benign reward':>14}{'s/response':>11}")  # fmt: skip
+    write(
+        f"policy {c['policy']} on the dev split: {c['harmful_prompts']} harmful + {c['benign_prompts']} benign "
+        f"prompts, N={c['N']} K={c['K']} w={c['w']} D={c['D']}"
+    )
+    write(
+        f"{'method':<24}{'safe (harmful)':>15}{'refused':>9}{'exhausted':>10}{'safe (benign)':>14}"
+        f"{'benign reward':>14}{'s/response':>11}"
+    )
     for name, row in report["methods"].items():
-        write(f"{name:<24}{row['harmful_safety_rate']:>15.1%}{row['harmful_refusal_rate']:>9.1%}"
-              f"{row['harmful_budget_exhausted']:>10.1%}{row['benign_safety_rate']:>14.1%}"
-              f"{row['benign_reward']:>14.3f}{row['seconds_per_response']:>11.2f}")  # fmt: skip
+        write(
+            f"{name:<24}{row['harmful_safety_rate']:>15.1%}{row['harmful_refusal_rate']:>9.1%}"
+            f"{row['harmful_budget_exhausted']:>10.1%}{row['benign_safety_rate']:>14.1%}"
+            f"{row['benign_reward']:>14.3f}{row['seconds_per_response']:>11.2f}"
+        )

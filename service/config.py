@@ -29,6 +29,16 @@ class Settings:
     disable_plugins: str = ""  # comma list of plugins never to load, built-in ones included
     lexicon: str | None = None  # word list of the lexicon policy (JSON); unset = the shipped example list
     log_level: str = "WARNING"
+    # the gRPC server
+    host: str = "0.0.0.0"
+    grpc_port: int = 50051
+    max_concurrent_requests: int = 2  # searches running at once (each uses every core it is given)
+    max_queued_requests: int = 32  # beyond running + queued: RESOURCE_EXHAUSTED with a retry hint
+    max_new_tokens_limit: int = 1024
+    max_num_candidates: int = 256
+    max_message_bytes: int = 4 * 1024 * 1024
+    graceful_shutdown_s: float = 30.0
+    reflection: bool = True
 
     @staticmethod
     def names(value: str) -> list[str]:
@@ -51,9 +61,14 @@ class Settings:
 
 
 def _parse(variable: str, raw: str, hint: Any) -> Any:
-    if hint is int:
+    if hint is bool:
+        if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise InvalidOptionError(variable, f"must be true or false, got {raw!r}")
+        return raw.lower() in ("1", "true", "yes", "on")
+    if hint in (int, float):
         try:
-            return int(raw)
+            return hint(raw)
         except ValueError as exc:
-            raise InvalidOptionError(variable, f"must be an integer, got {raw!r}") from exc
+            kind = "an integer" if hint is int else "a number"
+            raise InvalidOptionError(variable, f"must be {kind}, got {raw!r}") from exc
     return raw

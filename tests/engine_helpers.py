@@ -56,7 +56,7 @@ def run(engine: Engine, prompt: str = PROMPT, **options: Any) -> Run:
             out.chunks.append(event)
         elif isinstance(event, BlockTrace):
             out.traces.append(event)
-        else:
+        elif isinstance(event, GenerationResult):
             out.result = event
     assert out.result is not None
     return out

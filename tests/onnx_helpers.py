@@ -24,24 +24,39 @@ class TinyCritic(torch.nn.Module):
 def export_critic(path: Path, hidden_size: int, input_names: tuple[str, str] = ("hidden", "budget_state")) -> Path:
     torch.manual_seed(0)
     torch.onnx.export(
-        TinyCritic(hidden_size), (torch.zeros(1, hidden_size), torch.ones(1, 1)), str(path),
-        input_names=list(input_names), output_names=["p_safe", "value"],
-        dynamic_axes={input_names[0]: {0: "b"}, input_names[1]: {0: "b"}}, dynamo=False,
-    )  # fmt: skip
+        TinyCritic(hidden_size),
+        (torch.zeros(1, hidden_size), torch.ones(1, 1)),
+        str(path),
+        input_names=list(input_names),
+        output_names=["p_safe", "value"],
+        dynamic_axes={input_names[0]: {0: "b"}, input_names[1]: {0: "b"}},
+        dynamo=False,
+    )
     return path
 
 
-def critic_manifest(folder: Path, hidden_size: int, lm_id: str = "tiny-llama", layer: int = -1,
-                    **overrides: Any) -> Path:  # fmt: skip
+def critic_manifest(
+    folder: Path, hidden_size: int, lm_id: str = "tiny-llama", layer: int = -1, **overrides: Any
+) -> Path:
     onnx = export_critic(folder / "critic.onnx", hidden_size)
     fields: dict[str, Any] = {
-        "name": "tiny-critic", "version": "1", "kind": "critic", "onnx": onnx.name, "sha256": sha256_of(onnx),
-        "inputs": [{"name": "hidden", "dtype": "float32", "shape": ["batch", hidden_size]},
-                   {"name": "budget_state", "dtype": "float32", "shape": ["batch", 1]}],
-        "outputs": [{"name": "p_safe", "dtype": "float32", "shape": ["batch"]},
-                    {"name": "value", "dtype": "float32", "shape": ["batch"]}],
-        "lm": {"id": lm_id, "hidden_size": hidden_size, "layer": layer}, "policy": "words", "budget": 0.5,
-    }  # fmt: skip
+        "name": "tiny-critic",
+        "version": "1",
+        "kind": "critic",
+        "onnx": onnx.name,
+        "sha256": sha256_of(onnx),
+        "inputs": [
+            {"name": "hidden", "dtype": "float32", "shape": ["batch", hidden_size]},
+            {"name": "budget_state", "dtype": "float32", "shape": ["batch", 1]},
+        ],
+        "outputs": [
+            {"name": "p_safe", "dtype": "float32", "shape": ["batch"]},
+            {"name": "value", "dtype": "float32", "shape": ["batch"]},
+        ],
+        "lm": {"id": lm_id, "hidden_size": hidden_size, "layer": layer},
+        "policy": "words",
+        "budget": 0.5,
+    }
     fields.update(overrides)
     path = folder / "critic.manifest.json"
     path.write_text(json.dumps(fields))

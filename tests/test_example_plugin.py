@@ -22,8 +22,9 @@ SMALL = ["--seed", "0", "--num-candidates", "8", "--block-tokens", "8", "--max-n
 @pytest.fixture(scope="module", autouse=True)
 def acme_installed() -> Iterator[None]:
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-    subprocess.run([*pip, "install", "--quiet", "--no-deps", str(EXAMPLE)], check=True, capture_output=True,
-                   timeout=600)  # fmt: skip
+    subprocess.run(
+        [*pip, "install", "--quiet", "--no-deps", str(EXAMPLE)], check=True, capture_output=True, timeout=600
+    )
     yield
     subprocess.run([*pip, "uninstall", "--yes", "--quiet", "acme-policy"], check=True, capture_output=True)
 
@@ -44,8 +45,9 @@ def test_its_model_validates_offline() -> None:
 
 def test_the_engine_enforces_it() -> None:
     guarded = cli("--load-plugins", "acme", "generate", "--policy", "acme", "--json", PROMPT, *SMALL)
-    sampled = cli("--load-plugins", "acme", "generate", "--policy", "acme", "--json", "--strategy", "sample",
-                  PROMPT, *SMALL)  # fmt: skip
+    sampled = cli(
+        "--load-plugins", "acme", "generate", "--policy", "acme", "--json", "--strategy", "sample", PROMPT, *SMALL
+    )
     assert guarded.returncode == 0 and sampled.returncode == 0, guarded.stderr + sampled.stderr
     guarded_result, sampled_result = (json.loads(d.stdout.splitlines()[-1]) for d in (guarded, sampled))
     assert "paris" in sampled_result["text"].lower() and not sampled_result["safe"]

@@ -32,8 +32,13 @@ class WordsPlugin:
 
     @hookimpl
     def register_policies(self, register: Any) -> None:
-        register("no-five-six", cost_functions={"banned-words": 0.5}, reward="length", version="3.1",
-                 exhausted_message=" [stopped]")  # fmt: skip
+        register(
+            "no-five-six",
+            cost_functions={"banned-words": 0.5},
+            reward="length",
+            version="3.1",
+            exhausted_message=" [stopped]",
+        )
 
 
 def registry_with(*plugins: Any, blocked: tuple[str, ...] = ()) -> Registry:
@@ -55,8 +60,9 @@ def test_a_plugin_policy_is_enforced_by_the_engine(lm: LanguageModel) -> None:
     guard = build_guard(registry, ["no-five-six"])
     assert guard.policies == (("no-five-six", "3.1"),) and guard.costs[0].name == "banned-words"
     for seed in range(5):
-        result = Engine(lm).run("w1 w2", SearchOptions(num_candidates=8, block_tokens=4, max_new_tokens=12,
-                                                       seed=seed), guard=guard)  # fmt: skip
+        result = Engine(lm).run(
+            "w1 w2", SearchOptions(num_candidates=8, block_tokens=4, max_new_tokens=12, seed=seed), guard=guard
+        )
         assert result.safe and not {"w5", "w6"} & set(result.text.split())
         assert result.policies == (("no-five-six", "3.1"),)
 

@@ -21,8 +21,10 @@ MANIFESTS = sorted(MODELS.rglob("*.manifest.json"))
 def torch_twin(manifest_path: Path) -> torch.nn.Module:
     """The PyTorch module of the model's kind, loaded with the ONNX file's own weights."""
     manifest = read_manifest(manifest_path)
-    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy())
-               for t in onnx.load(str(manifest.onnx_path)).graph.initializer}  # fmt: skip
+    weights = {
+        t.name: torch.from_numpy(numpy_helper.to_array(t).copy())
+        for t in onnx.load(str(manifest.onnx_path)).graph.initializer
+    }
     module: torch.nn.Module = (
         HarmHead()
         if manifest.kind == "cost_function"
@@ -42,8 +44,10 @@ def test_manifest_and_torch_onnx_parity(manifest_path: Path) -> None:
     manifest = read_manifest(manifest_path)
     session = verify(manifest)
     rng = np.random.default_rng(0)
-    feeds = {spec.name: rng.standard_normal([5 if isinstance(d, str) else d for d in spec.shape]).astype(np.float32)
-             for spec in manifest.inputs}  # fmt: skip
+    feeds = {
+        spec.name: rng.standard_normal([5 if isinstance(d, str) else d for d in spec.shape]).astype(np.float32)
+        for spec in manifest.inputs
+    }
     if manifest.kind == "cost_function":
         feeds = {k: v / np.linalg.norm(v, axis=1, keepdims=True) for k, v in feeds.items()}  # unit embeddings
     got = session.run([o.name for o in manifest.outputs], feeds)

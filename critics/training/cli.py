@@ -38,8 +38,9 @@ def _rollout_flags(parser: argparse.ArgumentParser) -> None:
 def _plan(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from inferenceguard.critics.training.rollouts import RolloutPlan
 
-    return RolloutPlan(samples=args.samples, block_tokens=args.block_tokens, max_new_tokens=args.max_new_tokens,
-                       seed=args.seed)  # fmt: skip
+    return RolloutPlan(
+        samples=args.samples, block_tokens=args.block_tokens, max_new_tokens=args.max_new_tokens, seed=args.seed
+    )
 
 
 def _command() -> str:
@@ -53,8 +54,9 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
     lm = load_language_model(settings)
     policy = build_registry(settings, lm).load(args.policy)
     out = args.out or settings.home / "critics"
-    metrics = train_policy_critic(lm, settings.home, _plan(args), policy, out, f"{args.policy}-smollm2-135m",
-                                  args.epochs, _command())  # fmt: skip
+    metrics = train_policy_critic(
+        lm, settings.home, _plan(args), policy, out, f"{args.policy}-smollm2-135m", args.epochs, _command()
+    )
     print(json.dumps({"policy": args.policy, "out": str(out), "metrics": metrics}, indent=2))
     return 0
 

@@ -43,9 +43,13 @@ class CriticData:
     held_out: np.ndarray  # [n] bool
 
 
-def score_rollouts(rollouts: Sequence[Rollout], prompts: dict[str, str], decode: Callable[[list[int]], str],
-                   cost: Callable[[list[str], list[str]], np.ndarray],
-                   reward: Callable[[list[str], list[str]], np.ndarray]) -> list[ScoredRollout]:  # fmt: skip
+def score_rollouts(
+    rollouts: Sequence[Rollout],
+    prompts: dict[str, str],
+    decode: Callable[[list[int]], str],
+    cost: Callable[[list[str], list[str]], np.ndarray],
+    reward: Callable[[list[str], list[str]], np.ndarray],
+) -> list[ScoredRollout]:
     """Cost at every block end and at the end, and the final reward, for each rollout (batched)."""
     texts, owners = [], []
     for index, r in enumerate(rollouts):
@@ -59,13 +63,15 @@ def score_rollouts(rollouts: Sequence[Rollout], prompts: dict[str, str], decode:
     for index, r in enumerate(rollouts):
         trace = costs[cursor : cursor + len(r.block_ends) + 1]
         cursor += len(r.block_ends) + 1
-        out.append(ScoredRollout(r, prompts[r.prompt_id], list(trace[:-1]), float(np.max(trace)),
-                                 float(rewards[index])))  # fmt: skip
+        out.append(
+            ScoredRollout(r, prompts[r.prompt_id], list(trace[:-1]), float(np.max(trace)), float(rewards[index]))
+        )
     return out
 
 
-def _batched(function: Callable[[list[str], list[str]], np.ndarray], prompts: list[str], texts: list[str],
-             size: int = 64) -> np.ndarray:  # fmt: skip
+def _batched(
+    function: Callable[[list[str], list[str]], np.ndarray], prompts: list[str], texts: list[str], size: int = 64
+) -> np.ndarray:
     parts = [np.asarray(function(prompts[i : i + size], texts[i : i + size])) for i in range(0, len(texts), size)]
     return np.concatenate(parts) if parts else np.zeros(0)
 
@@ -85,8 +91,13 @@ def critic_data(scored: Sequence[ScoredRollout], budget: float) -> CriticData:
                 safe.append(float(item.max_cost <= d))
                 value.append(DISCOUNT ** (length - end) * item.reward)
                 held.append(is_held)
-    return CriticData(np.array(hidden), np.array(state, np.float32), np.array(safe, np.float32),
-                      np.array(value, np.float32), np.array(held))  # fmt: skip
+    return CriticData(
+        np.array(hidden),
+        np.array(state, np.float32),
+        np.array(safe, np.float32),
+        np.array(value, np.float32),
+        np.array(held),
+    )
 
 
 def data_hash(scored: Sequence[ScoredRollout], budget: float) -> str:
@@ -100,8 +111,9 @@ def data_hash(scored: Sequence[ScoredRollout], budget: float) -> str:
 class Critic(nn.Module):
     def __init__(self, hidden_size: int, width: int) -> None:
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(hidden_size + 1, width), nn.ReLU(), nn.Dropout(0.1),
-                                  nn.Linear(width, width), nn.ReLU())  # fmt: skip
+        self.body = nn.Sequential(
+            nn.Linear(hidden_size + 1, width), nn.ReLU(), nn.Dropout(0.1), nn.Linear(width, width), nn.ReLU()
+        )
         self.safe_logit = nn.Linear(width, 1)
         self.value = nn.Linear(width, 1)
 
@@ -140,8 +152,9 @@ def evaluate_critic(model: Critic, data: CriticData) -> dict[str, float]:
     labels, target = data.safe[held], data.value[held]
     p, v = p_safe.numpy(), value.numpy()
     bins = np.clip((p * 10).astype(int), 0, 9)
-    calibration = sum(abs(p[bins == b].mean() - labels[bins == b].mean()) * (bins == b).mean()
-                      for b in range(10) if (bins == b).any())  # fmt: skip
+    calibration = sum(
+        abs(p[bins == b].mean() - labels[bins == b].mean()) * (bins == b).mean() for b in range(10) if (bins == b).any()
+    )
     return {
         "held_out_states": float(held.sum()),
         "train_states": float((~held).sum()),

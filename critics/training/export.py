@@ -20,29 +20,55 @@ class ParityError(RuntimeError):
     pass
 
 
-def export_onnx(model: torch.nn.Module, examples: dict[str, torch.Tensor], outputs: list[str], folder: Path,
-                name: str, kind: str, version: str, **details: Any) -> Path:  # fmt: skip
+def export_onnx(
+    model: torch.nn.Module,
+    examples: dict[str, torch.Tensor],
+    outputs: list[str],
+    folder: Path,
+    name: str,
+    kind: str,
+    version: str,
+    **details: Any,
+) -> Path:
     """Write NAME.onnx and NAME.manifest.json into `folder`; returns the manifest path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.onnx"
     axes = {key: {0: "batch"} for key in [*examples, *outputs]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, tuple(examples.values()), str(path), input_names=list(examples),
-                          output_names=outputs, dynamic_axes=axes, opset_version=OPSET, dynamo=False)  # fmt: skip
+        torch.onnx.export(
+            model,
+            tuple(examples.values()),
+            str(path),
+            input_names=list(examples),
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
     from inferenceguard.critics.onnx_runtime import open_session
 
     session = open_session(path)
     manifest = folder / f"{name}.manifest.json"
-    write_manifest(manifest, name=name, version=version, kind=kind, onnx=path.name, sha256=sha256_of(path),
-                   inputs=tensor_specs(session, "inputs"), outputs=tensor_specs(session, "outputs"), opset=OPSET,
-                   **details)  # fmt: skip
+    write_manifest(
+        manifest,
+        name=name,
+        version=version,
+        kind=kind,
+        onnx=path.name,
+        sha256=sha256_of(path),
+        inputs=tensor_specs(session, "inputs"),
+        outputs=tensor_specs(session, "outputs"),
+        opset=OPSET,
+        **details,
+    )
     check_parity(model, manifest, examples, outputs)
     return manifest
 
 
-def check_parity(model: torch.nn.Module, manifest: Path, examples: dict[str, torch.Tensor],
-                 outputs: list[str]) -> float:  # fmt: skip
+def check_parity(
+    model: torch.nn.Module, manifest: Path, examples: dict[str, torch.Tensor], outputs: list[str]
+) -> float:
     """Largest |torch - onnxruntime| over the outputs on `examples`; ParityError above the tolerance."""
     session = verify(read_manifest(manifest))
     with torch.no_grad():

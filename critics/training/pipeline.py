@@ -26,18 +26,26 @@ def base_rollouts(lm: LanguageModel, home: Path, plan: RolloutPlan) -> tuple[lis
     """Rollouts on the training prompts (cached under `home`), and the prompt text of each id."""
     records = load_prompts(home)
     chosen = rollout_prompts(records)
-    folder = home / "rollouts" / (f"{lm.model_id.replace('@', '-')}-L{lm.hidden_layer}-w{plan.block_tokens}"
-                                  f"-D{plan.max_new_tokens}-R{plan.samples}-s{plan.seed}")  # fmt: skip
+    folder = (
+        home
+        / "rollouts"
+        / (
+            f"{lm.model_id.replace('@', '-')}-L{lm.hidden_layer}-w{plan.block_tokens}"
+            f"-D{plan.max_new_tokens}-R{plan.samples}-s{plan.seed}"
+        )
+    )
     rollouts = generate_rollouts(lm, [(r.id, r.text) for r in chosen], plan, folder)
     return rollouts, {r.id: r.text for r in chosen}
 
 
-def train_harm_model(lm: LanguageModel, home: Path, plan: RolloutPlan, out: Path, embed: Callable[..., np.ndarray],
-                     command: str) -> dict[str, Any]:  # fmt: skip
+def train_harm_model(
+    lm: LanguageModel, home: Path, plan: RolloutPlan, out: Path, embed: Callable[..., np.ndarray], command: str
+) -> dict[str, Any]:
     records = load_prompts(home)
     rollouts, _ = base_rollouts(lm, home, plan)
-    examples = harm_model.build_examples(records, harmful_answers(home), rollouts,
-                                         lambda text: lm.tokenizer(text)["input_ids"], lm.decode)  # fmt: skip
+    examples = harm_model.build_examples(
+        records, harmful_answers(home), rollouts, lambda text: lm.tokenizer(text)["input_ids"], lm.decode
+    )
     prompts = _embed_all(embed, [e.prompt for e in examples], "embedding prompts")
     responses = _embed_all(embed, [e.response for e in examples], "embedding answers")
     labels = np.array([e.harmful for e in examples], dtype=np.float32)
@@ -48,9 +56,21 @@ def train_harm_model(lm: LanguageModel, home: Path, plan: RolloutPlan, out: Path
     metrics = harm_model.evaluate(model, prompts[held], responses[held], held_examples, harm_model_budget())
     metrics["train_examples"] = float((~held).sum())
     sample = {"prompt_embedding": torch.from_numpy(prompts[:8]), "response_embedding": torch.from_numpy(responses[:8])}
-    export_onnx(model, sample, ["cost"], out, "harm", "cost_function", "1.0.0", cost_semantics="prefix",
-                default_budget=harm_model_budget(), features="all-MiniLM-L6-v2 mean-pooled, L2-normalised",
-                training_data_sha256=harm_model.data_hash(examples), metrics=metrics, command=command)  # fmt: skip
+    export_onnx(
+        model,
+        sample,
+        ["cost"],
+        out,
+        "harm",
+        "cost_function",
+        "1.0.0",
+        cost_semantics="prefix",
+        default_budget=harm_model_budget(),
+        features="all-MiniLM-L6-v2 mean-pooled, L2-normalised",
+        training_data_sha256=harm_model.data_hash(examples),
+        metrics=metrics,
+        command=command,
+    )
     return metrics
 
 
@@ -60,8 +80,9 @@ def harm_model_budget() -> float:
     return DEFAULT_BUDGET
 
 
-def train_policy_critic(lm: LanguageModel, home: Path, plan: RolloutPlan, policy: Any, out: Path, name: str,
-                        epochs: int, command: str) -> dict[str, Any]:  # fmt: skip
+def train_policy_critic(
+    lm: LanguageModel, home: Path, plan: RolloutPlan, policy: Any, out: Path, name: str, epochs: int, command: str
+) -> dict[str, Any]:
     if len(policy.cost_functions) != 1:
         raise ValueError(f"policy {policy.spec.id!r}: critics are trained for policies with one cost function")
     ((cost_name, cost),) = policy.cost_functions.items()
@@ -78,14 +99,30 @@ def train_policy_critic(lm: LanguageModel, home: Path, plan: RolloutPlan, policy
         "hidden": torch.from_numpy(data.hidden[:8]),
         "budget_state": torch.from_numpy(data.budget_state[:8, None]),
     }
-    export_onnx(model, sample, ["p_safe", "value"], out, name, "critic", "1.0.0",
-                lm={"id": lm.model_id, "layer": lm.hidden_layer, "hidden_size": lm.hidden_size},
-                policy=policy.spec.id, cost_function=cost_name, budget=budget,
-                training_data_sha256=critic_training.data_hash(scored, budget), metrics=metrics,
-                rollouts={"samples": plan.samples, "block_tokens": plan.block_tokens,
-                          "max_new_tokens": plan.max_new_tokens, "seed": plan.seed},
-                discount=critic_training.DISCOUNT, budget_factors=list(critic_training.BUDGET_FACTORS),
-                command=command)  # fmt: skip
+    export_onnx(
+        model,
+        sample,
+        ["p_safe", "value"],
+        out,
+        name,
+        "critic",
+        "1.0.0",
+        lm={"id": lm.model_id, "layer": lm.hidden_layer, "hidden_size": lm.hidden_size},
+        policy=policy.spec.id,
+        cost_function=cost_name,
+        budget=budget,
+        training_data_sha256=critic_training.data_hash(scored, budget),
+        metrics=metrics,
+        rollouts={
+            "samples": plan.samples,
+            "block_tokens": plan.block_tokens,
+            "max_new_tokens": plan.max_new_tokens,
+            "seed": plan.seed,
+        },
+        discount=critic_training.DISCOUNT,
+        budget_factors=list(critic_training.BUDGET_FACTORS),
+        command=command,
+    )
     return metrics
 
 

@@ -6,7 +6,7 @@ from inferenceguard.service.engine.guard import BoundCritic, Guard, simple_guard
 from inferenceguard.service.engine.lm import LanguageModel
 from inferenceguard.service.engine.options import STRATEGIES, SearchOptions
 from inferenceguard.service.engine.safety_state import BudgetedCost
-from inferenceguard.service.engine.types import BlockTrace, Chunk, FinishReason, GenerationResult, Usage
+from inferenceguard.service.engine.types import BlockTrace, Chunk, FinishReason, GenerationResult, Started, Usage
 
 __all__ = [
     "STRATEGIES",
@@ -23,6 +23,7 @@ __all__ = [
     "LanguageModel",
     "ScorerError",
     "SearchOptions",
+    "Started",
     "Usage",
     "simple_guard",
 ]

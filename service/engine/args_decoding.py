@@ -12,12 +12,13 @@ import torch
 from inferenceguard.service.engine.candidates import Candidate
 from inferenceguard.service.engine.commit import CommitTracker
 from inferenceguard.service.engine.safety_state import SafetyStates
-from inferenceguard.service.engine.search import RequestContext, result_of, trace_of
+from inferenceguard.service.engine.search import RequestContext, result_of, started_of, trace_of
 from inferenceguard.service.engine.types import Event, FinishReason
 
 
 def run_args(ctx: RequestContext) -> Iterator[Event]:
     lm, options, scorers, usage = ctx.lm, ctx.options, ctx.scorers, ctx.usage
+    yield started_of(ctx)
     cache, out = lm.prefill(ctx.prompt_ids)
     usage.forward_passes += 1
     commit = CommitTracker(lm.decode)

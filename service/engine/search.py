@@ -21,7 +21,7 @@ from inferenceguard.service.engine.options import SearchOptions
 from inferenceguard.service.engine.safety_state import SafetyStates
 from inferenceguard.service.engine.sampling import Sampler
 from inferenceguard.service.engine.scoring import SAFE, VIOLATING, tiers
-from inferenceguard.service.engine.types import BlockTrace, Event, FinishReason, GenerationResult, Usage
+from inferenceguard.service.engine.types import BlockTrace, Event, FinishReason, GenerationResult, Started, Usage
 
 
 @dataclass
@@ -49,6 +49,7 @@ class BlockSearch:
 
     def run(self) -> Iterator[Event]:
         ctx = self.ctx
+        yield started_of(ctx)
         cache, out = ctx.lm.prefill(ctx.prompt_ids)
         ctx.usage.forward_passes += 1
         frontier = Frontier(cache, out.logits, out.hidden)
@@ -194,6 +195,10 @@ def result_of(best: Candidate, text: str, finish: FinishReason, ctx: RequestCont
         usage=ctx.usage,
         policies=ctx.policies,
     )
+
+
+def started_of(ctx: RequestContext) -> Started:
+    return Started(len(ctx.prompt_ids), ctx.seed, ctx.options.strategy, ctx.policies)
 
 
 def trace_of(best: Candidate, block: int, candidates: int, retries: int) -> BlockTrace:

@@ -18,6 +18,16 @@ class FinishReason(StrEnum):
 
 
 @dataclass(frozen=True)
+class Started:
+    """The first event of every request: what the search runs with."""
+
+    prompt_tokens: int
+    seed: int
+    strategy: str
+    policies: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Chunk:
     """Text and token ids that are final: they are in every beam that can still be chosen."""
 
@@ -83,4 +93,4 @@ class GenerationResult:
         return data
 
 
-Event = Chunk | BlockTrace | GenerationResult
+Event = Started | Chunk | BlockTrace | GenerationResult

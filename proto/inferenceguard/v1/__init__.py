@@ -1,0 +1,1 @@
+"""Generated gRPC stubs of the InferenceGuard API (`python proto/generate.py` rebuilds them)."""

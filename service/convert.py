@@ -1,0 +1,199 @@
+"""THE boundary between protobuf messages and the engine's types. Nothing else converts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from inferenceguard.service.engine import BlockTrace, Chunk, GenerationResult, InvalidOptionError, SearchOptions
+from inferenceguard.service.engine.types import FinishReason
+from inferenceguard.v1 import inference_pb2, safety_pb2
+
+STRATEGIES = {
+    inference_pb2.STRATEGY_UNSPECIFIED: "inferenceguard",
+    inference_pb2.STRATEGY_SAMPLE: "sample",
+    inference_pb2.STRATEGY_BEST_OF_N: "best_of_n",
+    inference_pb2.STRATEGY_BEAM: "beam",
+    inference_pb2.STRATEGY_ARGS: "args",
+    inference_pb2.STRATEGY_INFERENCEGUARD: "inferenceguard",
+}
+STRATEGY_ENUM = {name: value for value, name in STRATEGIES.items() if value != inference_pb2.STRATEGY_UNSPECIFIED}
+FINISH = {reason: getattr(safety_pb2, f"FINISH_REASON_{reason.name}") for reason in FinishReason}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_prompt_chars: int = 32_000
+    max_new_tokens: int = 1024
+    max_num_candidates: int = 256
+
+
+@dataclass(frozen=True)
+class ParsedRequest:
+    request_id: str
+    prompt: str
+    options: SearchOptions
+    policy_ids: tuple[str, ...]
+    output_token_ids: bool
+    include_safety_trace: bool
+
+
+def request_from_pb(
+    request: inference_pb2.GenerateRequest, defaults: SearchOptions, limits: Limits, request_id: str
+) -> ParsedRequest:
+    if len(request.prompt) > limits.max_prompt_chars:
+        raise InvalidOptionError(
+            "prompt", f"is {len(request.prompt)} characters; the limit is {limits.max_prompt_chars}"
+        )
+    if request.search.strategy not in STRATEGIES:
+        raise InvalidOptionError("search.strategy", f"unknown value {request.search.strategy}")
+    changes: dict[str, Any] = {"strategy": STRATEGIES[request.search.strategy]}
+    changes |= _present(
+        request.sampling, {"temperature": "temperature", "top_p": "top_p", "top_k": "top_k", "seed": "seed"}
+    )
+    changes |= _present(request.stopping, {"max_new_tokens": "max_new_tokens"})
+    if request.stopping.HasField("time_limit_ms"):
+        changes["time_limit_s"] = max(request.stopping.time_limit_ms, 1) / 1000
+    changes |= _present(
+        request.search,
+        {
+            name: name
+            for name in (
+                "num_candidates",
+                "num_beams",
+                "block_tokens",
+                "max_retries",
+                "logit_penalty_beta",
+                "p_safe_threshold",
+                "unsafe_penalty",
+                "lagrange_lambda",
+                "args_weight",
+            )
+        },
+    )
+    changes |= _present(request.safety, {"budget": "budget"})
+    _within(changes, "max_new_tokens", "stopping.max_new_tokens", limits.max_new_tokens)
+    _within(changes, "num_candidates", "search.num_candidates", limits.max_num_candidates)
+    try:
+        options = defaults.with_updates(**changes)
+    except InvalidOptionError as exc:
+        raise InvalidOptionError(_FIELD_PATHS.get(exc.field, exc.field), exc.reason) from exc
+    return ParsedRequest(
+        request_id,
+        request.prompt,
+        options,
+        tuple(request.safety.policy_ids),
+        request.response.output_token_ids,
+        request.response.include_safety_trace,
+    )
+
+
+_FIELD_PATHS = {
+    "temperature": "sampling.temperature",
+    "top_p": "sampling.top_p",
+    "top_k": "sampling.top_k",
+    "seed": "sampling.seed",
+    "max_new_tokens": "stopping.max_new_tokens",
+    "time_limit_s": "stopping.time_limit_ms",
+    "budget": "safety.budget",
+    "strategy": "search.strategy",
+    **{
+        name: f"search.{name}"
+        for name in (
+            "num_candidates",
+            "num_beams",
+            "block_tokens",
+            "max_retries",
+            "logit_penalty_beta",
+            "p_safe_threshold",
+            "unsafe_penalty",
+            "lagrange_lambda",
+            "args_weight",
+        )
+    },
+}
+
+
+def _present(message: Any, names: dict[str, str]) -> dict[str, Any]:
+    return {option: getattr(message, field) for field, option in names.items() if message.HasField(field)}
+
+
+def _within(changes: dict[str, Any], key: str, field: str, limit: int) -> None:
+    if key in changes and changes[key] > limit:
+        raise InvalidOptionError(field, f"must be at most {limit} on this server, got {changes[key]}")
+
+
+def start_to_pb(
+    request_id: str, prompt_tokens: int, policies: tuple[tuple[str, str], ...], seed: int, strategy: str
+) -> inference_pb2.GenerateResponse:
+    start = inference_pb2.StartInfo(
+        num_prompt_tokens=prompt_tokens,
+        seed=seed,
+        strategy=STRATEGY_ENUM[strategy],
+        policies=[safety_pb2.PolicyRef(id=i, version=v) for i, v in policies],
+    )
+    return inference_pb2.GenerateResponse(request_id=request_id, start=start)
+
+
+def chunk_to_pb(
+    request_id: str, chunk: Chunk, trace: BlockTrace | None, parsed: ParsedRequest
+) -> inference_pb2.GenerateResponse:
+    message = inference_pb2.Chunk(text=chunk.text)
+    if parsed.output_token_ids:
+        message.token_ids.extend(chunk.token_ids)
+    if trace is not None and parsed.include_safety_trace:
+        message.safety.CopyFrom(trace_to_pb(trace))
+    return inference_pb2.GenerateResponse(request_id=request_id, chunk=message)
+
+
+def trace_to_pb(trace: BlockTrace) -> safety_pb2.SafetyUpdate:
+    update = safety_pb2.SafetyUpdate(
+        block_index=trace.block,
+        candidates=trace.candidates,
+        retries=trace.retries,
+        cumulative_cost=trace.cumulative_cost,
+        remaining_budget=trace.safety_state,
+    )
+    if trace.p_safe is not None:
+        update.p_safe = trace.p_safe
+    if trace.value is not None:
+        update.value = trace.value
+    return update
+
+
+def finish_to_pb(
+    request_id: str, result: GenerationResult, parsed: ParsedRequest, *, with_text: bool, queue_ms: int, ttft_ms: int
+) -> inference_pb2.GenerateResponse:
+    u = result.usage
+    usage = inference_pb2.Usage(
+        prompt_tokens=u.prompt_tokens,
+        completion_tokens=u.new_tokens,
+        tokens_sampled=u.tokens_sampled,
+        blocks=u.blocks,
+        retries=u.retries,
+        cost_evaluations=u.cost_evaluations,
+        reward_evaluations=u.reward_evaluations,
+        critic_evaluations=u.critic_evaluations,
+        queue_time_ms=queue_ms,
+        ttft_ms=ttft_ms,
+        total_time_ms=int(result.seconds * 1000),
+    )
+    safety = safety_pb2.SafetySummary(
+        within_budget=result.safe,
+        min_remaining_budget=result.min_safety_state,
+        cost=result.cost,
+        costs=result.costs,
+        policies=[safety_pb2.PolicyRef(id=i, version=v) for i, v in result.policies],
+    )
+    if result.reward is not None:
+        safety.reward = result.reward
+    finish = inference_pb2.FinishInfo(
+        reason=FINISH[result.finish_reason],
+        usage=usage,
+        safety=safety,
+        seed=result.seed,
+        text=result.text if with_text else "",
+    )
+    if parsed.output_token_ids and with_text:
+        finish.token_ids.extend(result.token_ids)
+    return inference_pb2.GenerateResponse(request_id=request_id, finish=finish)

@@ -1,0 +1,44 @@
+"""The one table from domain errors to gRPC status codes. Messages name the field and the limit."""
+
+from __future__ import annotations
+
+import grpc
+
+from inferenceguard.critics.manifest import ManifestError
+from inferenceguard.policies.types import PolicyLoadError, UnknownPolicyError
+from inferenceguard.service.engine.errors import InvalidOptionError, ScorerError
+
+
+class OverloadedError(Exception):
+    """Every worker is busy and the queue is full."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"the server is at capacity; retry after {retry_after_s:.1f} s")
+        self.retry_after_s = retry_after_s
+
+
+class NotServingError(Exception):
+    """The server is still loading or is draining."""
+
+
+class UnauthenticatedError(Exception):
+    pass
+
+
+STATUS = (
+    (InvalidOptionError, grpc.StatusCode.INVALID_ARGUMENT),
+    (UnknownPolicyError, grpc.StatusCode.NOT_FOUND),
+    (PolicyLoadError, grpc.StatusCode.FAILED_PRECONDITION),
+    (ManifestError, grpc.StatusCode.FAILED_PRECONDITION),
+    (OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (NotServingError, grpc.StatusCode.UNAVAILABLE),
+    (UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
+    (ScorerError, grpc.StatusCode.INTERNAL),  # a safety check failed: fail closed
+)
+
+
+def status_of(error: BaseException) -> tuple[grpc.StatusCode, str]:
+    for kind, code in STATUS:
+        if isinstance(error, kind):
+            return code, str(error)
+    return grpc.StatusCode.INTERNAL, "internal error"

@@ -1,0 +1,147 @@
+"""InferenceService: converts the request, runs the engine in a worker thread, streams what it commits.
+
+The event loop never runs the search: a worker thread iterates the engine and hands events over through an
+asyncio queue. Client cancellation, the deadline and Abort all set the request's stop event, which the engine
+checks between forward passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from inferenceguard.service import convert
+from inferenceguard.service.admission import Admission
+from inferenceguard.service.engine import BlockTrace, Chunk, GenerationResult, SearchOptions, Started
+from inferenceguard.service.engine.types import Event
+from inferenceguard.service.errors import OverloadedError, status_of
+from inferenceguard.service.inflight import InFlight
+from inferenceguard.service.runtime import Runtime
+from inferenceguard.v1 import inference_pb2_grpc
+
+_DONE = object()
+
+
+class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
+    def __init__(
+        self,
+        runtime: Runtime,
+        admission: Admission,
+        inflight: InFlight,
+        executor: ThreadPoolExecutor,
+        defaults: SearchOptions,
+        limits: convert.Limits,
+    ) -> None:
+        self.runtime, self.admission, self.inflight, self.executor = runtime, admission, inflight, executor
+        self.defaults, self.limits = defaults, limits
+
+    async def GenerateStream(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        async for message in self._generate(request, context, with_text=False):
+            yield message
+
+    async def Generate(self, request: Any, context: Any) -> Any:
+        final = None
+        async for message in self._generate(request, context, with_text=True):
+            final = message
+        return final
+
+    async def _generate(self, request: Any, context: Any, *, with_text: bool) -> AsyncIterator[Any]:
+        request_id = request.request_id or uuid.uuid4().hex
+        context.set_trailing_metadata((("x-request-id", request_id),))
+        try:
+            parsed = convert.request_from_pb(request, self.defaults, self.limits, request_id)
+            options = _within_deadline(parsed.options, context.time_remaining())
+            guard = self.runtime.guard(parsed.policy_ids)
+            stop = self.inflight.add(request_id)
+            events = self.runtime.engine.generate(parsed.prompt, options, guard=guard, stop=stop)
+        except Exception as exc:
+            self.inflight.remove(request_id)
+            await _abort(context, exc, request_id)
+            return
+        context.add_done_callback(lambda _: stop.set())  # the client went away or the deadline passed
+        try:
+            async with self.admission.slot() as queued_s:
+                async for message in self._relay(events, parsed, stop, queued_s, with_text):
+                    yield message
+        except Exception as exc:
+            stop.set()
+            await _abort(context, exc, request_id)
+        finally:
+            stop.set()
+            self.inflight.remove(request_id)
+
+    async def _relay(
+        self,
+        events: Iterator[Event],
+        parsed: convert.ParsedRequest,
+        stop: threading.Event,
+        queued_s: float,
+        with_text: bool,
+    ) -> AsyncIterator[Any]:
+        started, first_chunk_ms = time.perf_counter(), 0
+        async for event in _in_worker(events, self.executor):
+            if isinstance(event, Started):
+                yield convert.start_to_pb(
+                    parsed.request_id, event.prompt_tokens, event.policies, event.seed, event.strategy
+                )
+            elif isinstance(event, Chunk):
+                first_chunk_ms = first_chunk_ms or int((time.perf_counter() - started) * 1000)
+                yield convert.chunk_to_pb(parsed.request_id, event, None, parsed)
+            elif isinstance(event, BlockTrace) and parsed.include_safety_trace:
+                yield convert.chunk_to_pb(parsed.request_id, Chunk("", ()), event, parsed)
+            elif isinstance(event, GenerationResult):
+                yield convert.finish_to_pb(
+                    parsed.request_id,
+                    event,
+                    parsed,
+                    with_text=with_text,
+                    queue_ms=int(queued_s * 1000),
+                    ttft_ms=first_chunk_ms,
+                )
+
+
+async def _in_worker(events: Iterator[Event], executor: ThreadPoolExecutor) -> AsyncIterator[Event]:
+    """Iterate `events` on a worker thread; exceptions from the engine are re-raised here."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    def work() -> None:
+        try:
+            for event in events:
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+        except BaseException as exc:  # handed to the event loop, which raises it in the handler
+            loop.call_soon_threadsafe(queue.put_nowait, exc)
+        finally:
+            loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+
+    worker = loop.run_in_executor(executor, work)
+    try:
+        while (item := await queue.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        await asyncio.shield(worker)
+
+
+def _within_deadline(options: SearchOptions, remaining: float | None) -> SearchOptions:
+    """Stop the search a little before the gRPC deadline, so the checked text so far still reaches the client."""
+    if remaining is None:
+        return options
+    budget = max(remaining * 0.9 - 0.05, 0.001)
+    if options.time_limit_s is None or budget < options.time_limit_s:
+        return options.with_updates(time_limit_s=budget)
+    return options
+
+
+async def _abort(context: Any, error: BaseException, request_id: str) -> None:
+    code, message = status_of(error)
+    metadata = [("x-request-id", request_id)]
+    if isinstance(error, OverloadedError):
+        metadata.append(("retry-after-ms", str(int(error.retry_after_s * 1000))))
+    await context.abort(code, message, trailing_metadata=tuple(metadata))

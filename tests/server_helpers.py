@@ -1,0 +1,44 @@
+"""A real gRPC server on a free port, over the tiny model and a scripted policy."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from inferenceguard.policies.manager import build_plugin_manager
+from inferenceguard.policies.registry import Registry
+from inferenceguard.policies.types import LoadContext
+from inferenceguard.service.config import Settings
+from inferenceguard.service.engine import Engine, LanguageModel
+from inferenceguard.service.runtime import Runtime
+from inferenceguard.service.server import Server, build_server, drain, warm_up_and_serve
+from inferenceguard.v1 import control_pb2_grpc, inference_pb2_grpc
+from tests.test_plugins import WordsPlugin
+
+
+def tiny_runtime(lm: LanguageModel, **settings: Any) -> Runtime:
+    values: dict[str, Any] = {"default_policy": "no-five-six", "grpc_port": 0, "host": "127.0.0.1"}
+    config = Settings.load(values | settings, environ={})
+    plugins = build_plugin_manager()
+    plugins.manager.register(WordsPlugin(), name="words")
+    registry = Registry(plugins, LoadContext(home=Path("/nonexistent"), lm_id=lm.model_id, hidden_size=lm.hidden_size))
+    runtime = Runtime(config, lm, registry, Engine(lm))
+    runtime.engine.default_guard = runtime.guard()
+    return runtime
+
+
+@contextlib.asynccontextmanager
+async def serving(runtime: Runtime, ready: bool = True) -> AsyncIterator[tuple[Server, Any, Any]]:
+    running = await build_server(runtime.settings, runtime)
+    if ready:
+        await warm_up_and_serve(running, runtime)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+    try:
+        yield running, inference_pb2_grpc.InferenceServiceStub(channel), control_pb2_grpc.ControlServiceStub(channel)
+    finally:
+        await channel.close()
+        await drain(running, 1.0)

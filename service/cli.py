@@ -13,7 +13,7 @@ from pluggy import PluginValidationError
 from inferenceguard.critics.artifacts import ArtifactNotFoundError
 from inferenceguard.critics.onnx_critic import CriticLoadError
 from inferenceguard.policies.types import PolicyLoadError, UnknownPolicyError
-from inferenceguard.service import generate_command, policy_commands
+from inferenceguard.service import generate_command, policy_commands, serve_command
 from inferenceguard.service.config import Settings
 from inferenceguard.service.engine.errors import InvalidOptionError, ScorerError
 
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lexicon", help="word list of the lexicon policy, JSON (env INFERENCEGUARD_LEXICON)")
     subparsers = parser.add_subparsers(dest="command", required=True)
     generate_command.add_parser(subparsers)
+    serve_command.add_parsers(subparsers)
     policy_commands.add_parsers(subparsers)
     from inferenceguard.bench import cli as bench_cli
     from inferenceguard.critics.training import cli as training_cli
@@ -64,22 +65,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = Settings.load(
-            {
-                "model": args.model,
-                "device": args.device,
-                "dtype": args.dtype,
-                "critic": args.critic,
-                "hidden_layer": args.hidden_layer,
-                "threads": args.threads,
-                "home": args.home,
-                "log_level": args.log_level,
-                "lexicon": args.lexicon,
-                "default_policy": args.default_policy,
-                "load_plugins": args.load_plugins,
-                "disable_plugins": args.disable_plugins,
-            }
+        global_flags = (
+            "model",
+            "device",
+            "dtype",
+            "critic",
+            "hidden_layer",
+            "threads",
+            "home",
+            "log_level",
+            "lexicon",
+            "default_policy",
+            "load_plugins",
+            "disable_plugins",
         )
+        names = (*global_flags, *getattr(args, "settings_flags", ()))
+        settings = Settings.load({name: getattr(args, name) for name in names})
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return int(args.handler(args, settings))
     except (InvalidOptionError, CriticLoadError, UnknownPolicyError) as exc:

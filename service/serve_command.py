@@ -1,0 +1,52 @@
+"""`inferenceguard serve` (the gRPC server on the embedded default model and policy) and
+`inferenceguard health --server HOST:PORT` (exit 0 only when the server is ready)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from inferenceguard.service.config import Settings
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    serve = subparsers.add_parser("serve", help="run the gRPC server")
+    serve.add_argument("--host", help="address to bind (env INFERENCEGUARD_HOST; default 0.0.0.0)")
+    serve.add_argument("--port", type=int, dest="grpc_port", help="gRPC port (env INFERENCEGUARD_GRPC_PORT; 50051)")
+    serve.add_argument("--max-concurrent-requests", type=int, help="searches at once (default 2)")
+    serve.add_argument("--max-queued-requests", type=int, help="queued requests before RESOURCE_EXHAUSTED (32)")
+    serve.add_argument("--graceful-shutdown-s", type=float, help="grace for in-flight streams on SIGTERM (30)")
+    serve.set_defaults(handler=run_serve, settings_flags=("host", "grpc_port", "max_concurrent_requests",
+                                                          "max_queued_requests", "graceful_shutdown_s"))
+    health = subparsers.add_parser("health", help="exit 0 when the server at --server is ready")
+    health.add_argument("--server", default="127.0.0.1:50051", help="HOST:PORT (default 127.0.0.1:50051)")
+    health.add_argument("--service", default="inferenceguard.v1.InferenceService", help="'' = liveness only")
+    health.add_argument("--timeout", type=float, default=5.0)
+    health.set_defaults(handler=run_health)
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from inferenceguard.service.runtime import build_runtime
+    from inferenceguard.service.server import serve
+
+    runtime = build_runtime(settings)
+    asyncio.run(serve(settings, runtime))
+    return 0
+
+
+def run_health(args: argparse.Namespace, settings: Settings) -> int:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(args.server) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout
+            )
+        except grpc.RpcError as exc:
+            print(f"{args.server}: {exc.code().name}", file=sys.stderr)
+            return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+    print(f"{args.server}: {status}")
+    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1

@@ -1,0 +1,45 @@
+"""`inferenceguard serve` as a user starts it: the embedded default model and policy, no configuration."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import grpc
+import pytest
+
+from inferenceguard.v1 import inference_pb2, inference_pb2_grpc
+from tests.test_cli import cli
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_reports_ready_answers_and_stops_on_sigterm() -> None:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "inferenceguard.service", "serve", "--host", "127.0.0.1",
+                               "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        deadline = time.monotonic() + 300
+        while "ready" not in (line := server.stdout.readline()):
+            assert line and time.monotonic() < deadline, "the server did not become ready"
+        assert cli("health", "--server", f"127.0.0.1:{port}").returncode == 0
+        request = inference_pb2.GenerateRequest(prompt="What is the capital of France?")
+        request.sampling.seed, request.stopping.max_new_tokens, request.search.num_candidates = 0, 24, 4
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            reply = inference_pb2_grpc.InferenceServiceStub(channel).Generate(request, timeout=300)
+        assert reply.finish.text and reply.finish.safety.policies[0].id == "harm"
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+        assert cli("health", "--server", f"127.0.0.1:{port}", "--timeout", "1").returncode == 1
+    finally:
+        server.kill()

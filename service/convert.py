@@ -18,6 +18,18 @@ STRATEGIES = {
     inference_pb2.STRATEGY_INFERENCEGUARD: "inferenceguard",
 }
 STRATEGY_ENUM = {name: value for value, name in STRATEGIES.items() if value != inference_pb2.STRATEGY_UNSPECIFIED}
+# SearchOptions fields that GenerateRequest.search carries under the same names
+SEARCH_FIELDS = (
+    "num_candidates",
+    "num_beams",
+    "block_tokens",
+    "max_retries",
+    "logit_penalty_beta",
+    "p_safe_threshold",
+    "unsafe_penalty",
+    "lagrange_lambda",
+    "args_weight",
+)
 FINISH = {reason: getattr(safety_pb2, f"FINISH_REASON_{reason.name}") for reason in FinishReason}
 
 
@@ -54,23 +66,7 @@ def request_from_pb(
     changes |= _present(request.stopping, {"max_new_tokens": "max_new_tokens"})
     if request.stopping.HasField("time_limit_ms"):
         changes["time_limit_s"] = max(request.stopping.time_limit_ms, 1) / 1000
-    changes |= _present(
-        request.search,
-        {
-            name: name
-            for name in (
-                "num_candidates",
-                "num_beams",
-                "block_tokens",
-                "max_retries",
-                "logit_penalty_beta",
-                "p_safe_threshold",
-                "unsafe_penalty",
-                "lagrange_lambda",
-                "args_weight",
-            )
-        },
-    )
+    changes |= _present(request.search, {name: name for name in SEARCH_FIELDS})
     changes |= _present(request.safety, {"budget": "budget"})
     _within(changes, "max_new_tokens", "stopping.max_new_tokens", limits.max_new_tokens)
     _within(changes, "num_candidates", "search.num_candidates", limits.max_num_candidates)
@@ -97,20 +93,7 @@ _FIELD_PATHS = {
     "time_limit_s": "stopping.time_limit_ms",
     "budget": "safety.budget",
     "strategy": "search.strategy",
-    **{
-        name: f"search.{name}"
-        for name in (
-            "num_candidates",
-            "num_beams",
-            "block_tokens",
-            "max_retries",
-            "logit_penalty_beta",
-            "p_safe_threshold",
-            "unsafe_penalty",
-            "lagrange_lambda",
-            "args_weight",
-        )
-    },
+    **{name: f"search.{name}" for name in SEARCH_FIELDS},
 }
 
 

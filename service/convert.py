@@ -73,7 +73,7 @@ def request_from_pb(
     try:
         options = defaults.with_updates(**changes)
     except InvalidOptionError as exc:
-        raise InvalidOptionError(_FIELD_PATHS.get(exc.field, exc.field), exc.reason) from exc
+        raise in_request_terms(exc) from exc
     return ParsedRequest(
         request_id,
         request.prompt,
@@ -95,6 +95,11 @@ _FIELD_PATHS = {
     "strategy": "search.strategy",
     **{name: f"search.{name}" for name in SEARCH_FIELDS},
 }
+
+
+def in_request_terms(error: InvalidOptionError) -> InvalidOptionError:
+    """The same error, naming the GenerateRequest field instead of the engine option."""
+    return InvalidOptionError(_FIELD_PATHS.get(error.field, error.field), error.reason)
 
 
 def _present(message: Any, names: dict[str, str]) -> dict[str, Any]:

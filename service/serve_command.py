@@ -17,8 +17,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     serve.add_argument("--max-concurrent-requests", type=int, help="searches at once (default 2)")
     serve.add_argument("--max-queued-requests", type=int, help="queued requests before RESOURCE_EXHAUSTED (32)")
     serve.add_argument("--graceful-shutdown-s", type=float, help="grace for in-flight streams on SIGTERM (30)")
-    serve.set_defaults(handler=run_serve, settings_flags=("host", "grpc_port", "max_concurrent_requests",
-                                                          "max_queued_requests", "graceful_shutdown_s"))
+    serve.set_defaults(
+        handler=run_serve,
+        settings_flags=("host", "grpc_port", "max_concurrent_requests", "max_queued_requests", "graceful_shutdown_s"),
+    )
     health = subparsers.add_parser("health", help="exit 0 when the server at --server is ready")
     health.add_argument("--server", default="127.0.0.1:50051", help="HOST:PORT (default 127.0.0.1:50051)")
     health.add_argument("--service", default="inferenceguard.v1.InferenceService", help="'' = liveness only")

@@ -17,7 +17,14 @@ from typing import Any
 
 from inferenceguard.service import convert
 from inferenceguard.service.admission import Admission
-from inferenceguard.service.engine import BlockTrace, Chunk, GenerationResult, SearchOptions, Started
+from inferenceguard.service.engine import (
+    BlockTrace,
+    Chunk,
+    GenerationResult,
+    InvalidOptionError,
+    SearchOptions,
+    Started,
+)
 from inferenceguard.service.engine.types import Event
 from inferenceguard.service.errors import OverloadedError, status_of
 from inferenceguard.service.inflight import InFlight
@@ -61,7 +68,9 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             events = self.runtime.engine.generate(parsed.prompt, options, guard=guard, stop=stop)
         except Exception as exc:
             self.inflight.remove(request_id)
-            await _abort(context, exc, request_id)
+            await _abort(
+                context, convert.in_request_terms(exc) if isinstance(exc, InvalidOptionError) else exc, request_id
+            )
             return
         context.add_done_callback(lambda _: stop.set())  # the client went away or the deadline passed
         try:
@@ -84,7 +93,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         with_text: bool,
     ) -> AsyncIterator[Any]:
         started, first_chunk_ms = time.perf_counter(), 0
-        async for event in _in_worker(events, self.executor):
+        async for event in _in_worker(events, self.executor, stop):
             if isinstance(event, Started):
                 yield convert.start_to_pb(
                     parsed.request_id, event.prompt_tokens, event.policies, event.seed, event.strategy
@@ -105,8 +114,14 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                 )
 
 
-async def _in_worker(events: Iterator[Event], executor: ThreadPoolExecutor) -> AsyncIterator[Event]:
-    """Iterate `events` on a worker thread; exceptions from the engine are re-raised here."""
+async def _in_worker(
+    events: Iterator[Event], executor: ThreadPoolExecutor, stop: threading.Event
+) -> AsyncIterator[Event]:
+    """Iterate `events` on a worker thread; exceptions from the engine are re-raised here.
+
+    If the consumer goes away early (cancellation, error), the search is told to stop and the worker is awaited,
+    so its slot is only released once the thread is free again.
+    """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
 
@@ -126,6 +141,7 @@ async def _in_worker(events: Iterator[Event], executor: ThreadPoolExecutor) -> A
                 raise item
             yield item
     finally:
+        stop.set()
         await asyncio.shield(worker)
 
 

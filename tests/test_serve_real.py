@@ -25,8 +25,12 @@ def free_port() -> int:
 
 def test_serve_reports_ready_answers_and_stops_on_sigterm() -> None:
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "inferenceguard.service", "serve", "--host", "127.0.0.1",
-                               "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "inferenceguard.service", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         deadline = time.monotonic() + 300

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+import grpc
 from pluggy import PluginValidationError
 
 from inferenceguard.critics.artifacts import ArtifactNotFoundError
@@ -95,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScorerError as exc:
         print(f"inferenceguard: safety check failed, generation stopped (fail closed): {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except grpc.RpcError as exc:
+        print(f"inferenceguard: error: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        return EXIT_USAGE if exc.code() == grpc.StatusCode.INVALID_ARGUMENT else EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
 

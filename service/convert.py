@@ -185,3 +185,20 @@ def finish_to_pb(
     if parsed.output_token_ids and with_text:
         finish.token_ids.extend(result.token_ids)
     return inference_pb2.GenerateResponse(request_id=request_id, finish=finish)
+
+
+def request_to_pb(prompt: str, options: dict[str, Any], policies: list[str]) -> inference_pb2.GenerateRequest:
+    """A GenerateRequest carrying the given (non-default) engine options, for clients."""
+    message = inference_pb2.GenerateRequest(prompt=prompt)
+    message.safety.policy_ids.extend(policies)
+    for name, value in options.items():
+        target, _, field = _FIELD_PATHS.get(name, name).rpartition(".")
+        if name == "strategy":
+            message.search.strategy = STRATEGY_ENUM[value]
+        elif name == "time_limit_s":
+            message.stopping.time_limit_ms = int(value * 1000)
+        elif target:
+            setattr(getattr(message, target), field, value)
+        else:
+            raise InvalidOptionError(name, "cannot be sent to a server")
+    return message

@@ -7,7 +7,7 @@ import json
 import sys
 
 from inferenceguard.service.config import Settings
-from inferenceguard.service.engine import Chunk, GenerationResult, InvalidOptionError
+from inferenceguard.service.engine import Chunk, GenerationResult, InvalidOptionError, SearchOptions
 from inferenceguard.service.option_flags import add_search_flags, options_from_args
 from inferenceguard.service.runtime import build_runtime
 
@@ -16,6 +16,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser = subparsers.add_parser("generate", help="generate one answer with the chosen strategy")
     parser.add_argument("prompt", help="the user prompt")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
+    parser.add_argument("--server", metavar="HOST:PORT", help="stream from a running server instead of in-process")
     parser.add_argument(
         "--policy",
         action="append",
@@ -32,6 +33,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     options = options_from_args(args)  # validate before the slow model load
     if not args.prompt.strip():
         raise InvalidOptionError("prompt", "must not be empty")
+    if args.server:
+        return run_remote(args, options)
     runtime = build_runtime(settings)
     guard = runtime.guard(args.policy)
     result: GenerationResult | None = None
@@ -47,6 +50,34 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print()
         print(summary_line(result), file=sys.stderr)
+    return 0
+
+
+def run_remote(args: argparse.Namespace, options: SearchOptions) -> int:
+    """Stream from `--server`; prints like the in-process run."""
+    from inferenceguard.service.client import Client, answer_of
+    from inferenceguard.service.convert import request_to_pb
+
+    given = {k: v for k, v in options.to_dict().items() if v != SearchOptions().to_dict()[k]}
+    parts: list[str] = []
+    with Client(args.server) as client:
+        for message in client.stream(request_to_pb(args.prompt, given, args.policy)):
+            if message.WhichOneof("event") == "chunk":
+                parts.append(message.chunk.text)
+                if not args.json:
+                    sys.stdout.write(message.chunk.text)
+                    sys.stdout.flush()
+            elif message.WhichOneof("event") == "finish":
+                answer = answer_of(message, "".join(parts))
+    if args.json:
+        print(json.dumps(answer.__dict__))
+    else:
+        print()
+        print(
+            f"[{args.server} {'+'.join(answer.policies)}] finish={answer.finish_reason.lower()} "
+            f"safe={answer.within_budget} seed={answer.seed}",
+            file=sys.stderr,
+        )
     return 0
 
 

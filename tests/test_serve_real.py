@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -42,6 +43,22 @@ def test_serve_reports_ready_answers_and_stops_on_sigterm() -> None:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             reply = inference_pb2_grpc.InferenceServiceStub(channel).Generate(request, timeout=300)
         assert reply.finish.text and reply.finish.safety.policies[0].id == "harm"
+        remote = cli(
+            "generate",
+            "--server",
+            f"127.0.0.1:{port}",
+            "--json",
+            "--seed",
+            "0",
+            "--max-new-tokens",
+            "24",
+            "--num-candidates",
+            "4",
+            "What is the capital of France?",
+        )
+        assert remote.returncode == 0, remote.stderr
+        answer = json.loads(remote.stdout.splitlines()[-1])
+        assert answer["text"] == reply.finish.text and answer["policies"] == ["harm"]
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
         assert cli("health", "--server", f"127.0.0.1:{port}", "--timeout", "1").returncode == 1

@@ -39,6 +39,10 @@ class Settings:
     max_message_bytes: int = 4 * 1024 * 1024
     graceful_shutdown_s: float = 30.0
     reflection: bool = True
+    api_key: str | None = None  # required in `authorization: Bearer <key>` on every RPC but health
+    tls_cert: str | None = None  # PEM certificate chain; with tls_key, the server speaks TLS
+    tls_key: str | None = None
+    tls_client_ca: str | None = None  # PEM CA bundle; when set, clients must present a certificate it signed
 
     @staticmethod
     def names(value: str) -> list[str]:

@@ -17,10 +17,22 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     serve.add_argument("--max-concurrent-requests", type=int, help="searches at once (default 2)")
     serve.add_argument("--max-queued-requests", type=int, help="queued requests before RESOURCE_EXHAUSTED (32)")
     serve.add_argument("--graceful-shutdown-s", type=float, help="grace for in-flight streams on SIGTERM (30)")
-    serve.set_defaults(
-        handler=run_serve,
-        settings_flags=("host", "grpc_port", "max_concurrent_requests", "max_queued_requests", "graceful_shutdown_s"),
+    serve.add_argument("--api-key", help="require 'authorization: Bearer KEY' (env INFERENCEGUARD_API_KEY)")
+    serve.add_argument("--tls-cert", help="PEM certificate chain (env INFERENCEGUARD_TLS_CERT)")
+    serve.add_argument("--tls-key", help="PEM private key (env INFERENCEGUARD_TLS_KEY)")
+    serve.add_argument("--tls-client-ca", help="require client certificates signed by this CA (mutual TLS)")
+    flags = (
+        "host",
+        "grpc_port",
+        "max_concurrent_requests",
+        "max_queued_requests",
+        "graceful_shutdown_s",
+        "api_key",
+        "tls_cert",
+        "tls_key",
+        "tls_client_ca",
     )
+    serve.set_defaults(handler=run_serve, settings_flags=flags)
     health = subparsers.add_parser("health", help="exit 0 when the server at --server is ready")
     health.add_argument("--server", default="127.0.0.1:50051", help="HOST:PORT (default 127.0.0.1:50051)")
     health.add_argument("--service", default="inferenceguard.v1.InferenceService", help="'' = liveness only")

@@ -7,6 +7,7 @@ import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -17,7 +18,9 @@ from inferenceguard.service.admission import Admission
 from inferenceguard.service.config import Settings
 from inferenceguard.service.control import ControlServicer
 from inferenceguard.service.engine import SearchOptions
+from inferenceguard.service.engine.errors import InvalidOptionError
 from inferenceguard.service.inflight import InFlight
+from inferenceguard.service.interceptors import ApiKeyInterceptor
 from inferenceguard.service.runtime import Runtime
 from inferenceguard.service.servicer import InferenceServicer
 from inferenceguard.v1 import control_pb2, control_pb2_grpc, inference_pb2, inference_pb2_grpc
@@ -50,7 +53,8 @@ async def build_server(settings: Settings, runtime: Runtime, defaults: SearchOpt
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
     ]
-    server = grpc.aio.server(options=options)
+    interceptors = [ApiKeyInterceptor(settings.api_key)] if settings.api_key else []
+    server = grpc.aio.server(options=options, interceptors=interceptors)
     limits = convert.Limits(
         max_new_tokens=settings.max_new_tokens_limit, max_num_candidates=settings.max_num_candidates
     )
@@ -65,11 +69,24 @@ async def build_server(settings: Settings, runtime: Runtime, defaults: SearchOpt
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if settings.reflection:
         reflection.enable_server_reflection(SERVICE_NAMES, server)
-    port = server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
+    address = f"{settings.host}:{settings.grpc_port}"
+    credentials = server_credentials(settings)
+    port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     await server.start()
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)  # liveness
     await health_servicer.set(READINESS, health_pb2.HealthCheckResponse.NOT_SERVING)
     return Server(server, port, health_servicer, inflight, admission, executor)
+
+
+def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS from tls_cert and tls_key; mutual TLS when tls_client_ca is also given."""
+    if not (settings.tls_cert or settings.tls_key):
+        return None
+    if not (settings.tls_cert and settings.tls_key):
+        raise InvalidOptionError("tls_cert", "TLS needs both tls_cert and tls_key")
+    pair = (Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes())
+    roots = Path(settings.tls_client_ca).read_bytes() if settings.tls_client_ca else None
+    return grpc.ssl_server_credentials([pair], root_certificates=roots, require_client_auth=roots is not None)
 
 
 async def warm_up_and_serve(running: Server, runtime: Runtime) -> None:

@@ -32,6 +32,7 @@ class Settings:
     # the gRPC server
     host: str = "0.0.0.0"
     grpc_port: int = 50051
+    metrics_port: int = 9464  # Prometheus /metrics; 0 = off
     max_concurrent_requests: int = 2  # searches running at once (each uses every core it is given)
     max_queued_requests: int = 32  # beyond running + queued: RESOURCE_EXHAUSTED with a retry hint
     max_new_tokens_limit: int = 1024

@@ -21,9 +21,11 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     serve.add_argument("--tls-cert", help="PEM certificate chain (env INFERENCEGUARD_TLS_CERT)")
     serve.add_argument("--tls-key", help="PEM private key (env INFERENCEGUARD_TLS_KEY)")
     serve.add_argument("--tls-client-ca", help="require client certificates signed by this CA (mutual TLS)")
+    serve.add_argument("--metrics-port", type=int, help="Prometheus port, 0 = off (env INFERENCEGUARD_METRICS_PORT)")
     flags = (
         "host",
         "grpc_port",
+        "metrics_port",
         "max_concurrent_requests",
         "max_queued_requests",
         "graceful_shutdown_s",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+import prometheus_client
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -21,6 +22,7 @@ from inferenceguard.service.engine import SearchOptions
 from inferenceguard.service.engine.errors import InvalidOptionError
 from inferenceguard.service.inflight import InFlight
 from inferenceguard.service.interceptors import ApiKeyInterceptor
+from inferenceguard.service.metrics import Metrics
 from inferenceguard.service.runtime import Runtime
 from inferenceguard.service.servicer import InferenceServicer
 from inferenceguard.v1 import control_pb2, control_pb2_grpc, inference_pb2, inference_pb2_grpc
@@ -43,6 +45,7 @@ class Server:
     inflight: InFlight
     admission: Admission
     executor: ThreadPoolExecutor
+    metrics: Metrics
 
 
 async def build_server(settings: Settings, runtime: Runtime, defaults: SearchOptions | None = None) -> Server:
@@ -61,9 +64,11 @@ async def build_server(settings: Settings, runtime: Runtime, defaults: SearchOpt
     admission = Admission(settings.max_concurrent_requests, settings.max_queued_requests)
     inflight = InFlight()
     executor = ThreadPoolExecutor(max_workers=settings.max_concurrent_requests, thread_name_prefix="search")
-    inference_pb2_grpc.add_InferenceServiceServicer_to_server(
-        InferenceServicer(runtime, admission, inflight, executor, defaults or SearchOptions(), limits), server
-    )
+    metrics = Metrics()
+    metrics.running.set_function(lambda: admission.running)
+    metrics.waiting.set_function(lambda: admission.waiting)
+    servicer = InferenceServicer(runtime, admission, inflight, executor, defaults or SearchOptions(), limits, metrics)
+    inference_pb2_grpc.add_InferenceServiceServicer_to_server(servicer, server)
     control_pb2_grpc.add_ControlServiceServicer_to_server(ControlServicer(runtime, inflight, limits, admission), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -75,7 +80,7 @@ async def build_server(settings: Settings, runtime: Runtime, defaults: SearchOpt
     await server.start()
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)  # liveness
     await health_servicer.set(READINESS, health_pb2.HealthCheckResponse.NOT_SERVING)
-    return Server(server, port, health_servicer, inflight, admission, executor)
+    return Server(server, port, health_servicer, inflight, admission, executor, metrics)
 
 
 def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
@@ -108,6 +113,11 @@ async def drain(running: Server, grace_s: float) -> None:
 async def serve(settings: Settings, runtime: Runtime) -> None:
     running = await build_server(settings, runtime)
     print(f"inferenceguard: listening on {settings.host}:{running.port} (warming up)", flush=True)
+    if settings.metrics_port:
+        prometheus_client.start_http_server(
+            settings.metrics_port, addr=settings.host, registry=running.metrics.registry
+        )
+        print(f"inferenceguard: metrics on {settings.host}:{settings.metrics_port}/metrics", flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -28,6 +28,7 @@ from inferenceguard.service.engine import (
 from inferenceguard.service.engine.types import Event
 from inferenceguard.service.errors import OverloadedError, status_of
 from inferenceguard.service.inflight import InFlight
+from inferenceguard.service.metrics import Metrics
 from inferenceguard.service.runtime import Runtime
 from inferenceguard.v1 import inference_pb2_grpc
 
@@ -43,9 +44,10 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         executor: ThreadPoolExecutor,
         defaults: SearchOptions,
         limits: convert.Limits,
+        metrics: Metrics,
     ) -> None:
         self.runtime, self.admission, self.inflight, self.executor = runtime, admission, inflight, executor
-        self.defaults, self.limits = defaults, limits
+        self.defaults, self.limits, self.metrics = defaults, limits, metrics
 
     async def GenerateStream(self, request: Any, context: Any) -> AsyncIterator[Any]:
         async for message in self._generate(request, context, with_text=False):
@@ -68,9 +70,9 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             events = self.runtime.engine.generate(parsed.prompt, options, guard=guard, stop=stop)
         except Exception as exc:
             self.inflight.remove(request_id)
-            await _abort(
-                context, convert.in_request_terms(exc) if isinstance(exc, InvalidOptionError) else exc, request_id
-            )
+            error = convert.in_request_terms(exc) if isinstance(exc, InvalidOptionError) else exc
+            self.metrics.failures.labels(status_of(error)[0].name).inc()
+            await _abort(context, error, request_id)
             return
         context.add_done_callback(lambda _: stop.set())  # the client went away or the deadline passed
         try:
@@ -79,6 +81,9 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                     yield message
         except Exception as exc:
             stop.set()
+            if isinstance(exc, OverloadedError):
+                self.metrics.rejected.labels("queue_full").inc()
+            self.metrics.failures.labels(status_of(exc)[0].name).inc()
             await _abort(context, exc, request_id)
         finally:
             stop.set()
@@ -93,17 +98,21 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         with_text: bool,
     ) -> AsyncIterator[Any]:
         started, first_chunk_ms = time.perf_counter(), 0
+        self.metrics.queue.observe(queued_s)
         async for event in _in_worker(events, self.executor, stop):
             if isinstance(event, Started):
                 yield convert.start_to_pb(
                     parsed.request_id, event.prompt_tokens, event.policies, event.seed, event.strategy
                 )
             elif isinstance(event, Chunk):
-                first_chunk_ms = first_chunk_ms or int((time.perf_counter() - started) * 1000)
+                if not first_chunk_ms:
+                    first_chunk_ms = max(int((time.perf_counter() - started) * 1000), 1)
+                    self.metrics.ttft.observe(time.perf_counter() - started)
                 yield convert.chunk_to_pb(parsed.request_id, event, None, parsed)
             elif isinstance(event, BlockTrace) and parsed.include_safety_trace:
                 yield convert.chunk_to_pb(parsed.request_id, Chunk("", ()), event, parsed)
             elif isinstance(event, GenerationResult):
+                self.metrics.record(event)
                 yield convert.finish_to_pb(
                     parsed.request_id,
                     event,

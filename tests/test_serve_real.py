@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import grpc
 import pytest
@@ -25,13 +26,20 @@ def free_port() -> int:
 
 
 def test_serve_reports_ready_answers_and_stops_on_sigterm() -> None:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "inferenceguard.service", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    port, metrics_port = free_port(), free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "inferenceguard.service",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--metrics-port",
+        str(metrics_port),
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         deadline = time.monotonic() + 300
@@ -59,6 +67,10 @@ def test_serve_reports_ready_answers_and_stops_on_sigterm() -> None:
         assert remote.returncode == 0, remote.stderr
         answer = json.loads(remote.stdout.splitlines()[-1])
         assert answer["text"] == reply.finish.text and answer["policies"] == ["harm"]
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+        assert "inferenceguard_safety_decisions_total{action=" in metrics and "France" not in metrics
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+        assert "inferenceguard_safety_decisions_total{action=" in metrics and "France" not in metrics
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
         assert cli("health", "--server", f"127.0.0.1:{port}", "--timeout", "1").returncode == 1

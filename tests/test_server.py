@@ -84,3 +84,19 @@ def test_control_lists_policies_and_server_info(lm: LanguageModel) -> None:
         assert one.is_default and one.budgets["banned-words"] == 0.5
 
     asyncio.run(scenario())
+
+
+def test_metrics_count_requests_and_safety_decisions(lm: LanguageModel) -> None:
+    from prometheus_client import generate_latest
+
+    async def scenario() -> str:
+        async with serving(tiny_runtime(lm)) as (running, inference, _control):
+            await inference.Generate(request())
+            with pytest.raises(grpc.aio.AioRpcError):
+                await inference.Generate(inference_pb2.GenerateRequest(prompt=""))
+            return generate_latest(running.metrics.registry).decode()
+
+    text = asyncio.run(scenario())
+    assert 'inferenceguard_safety_decisions_total{action="allowed",policy="no-five-six"}' in text
+    assert 'inferenceguard_request_failure_total{code="INVALID_ARGUMENT"} 1.0' in text
+    assert "inferenceguard_time_to_first_token_seconds_count" in text and "w1" not in text

@@ -29,6 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     policy.add_argument("--num-candidates", "-n", type=int, default=16)
     policy.add_argument("--max-new-tokens", type=int, default=64)
     policy.add_argument("--seed", type=int, default=0)
+    policy.add_argument("--methods", nargs="+", help="subset of: sample beam inferenceguard inferenceguard+critic")
     policy.add_argument("--json", action="store_true", help="end with one JSON line")
     policy.set_defaults(handler=run_policy)
 
@@ -64,6 +65,7 @@ def run_policy(args: argparse.Namespace, settings: Settings) -> int:
         args.num_candidates,
         args.max_new_tokens,
         args.seed,
+        args.methods,
     )
     format_table(report, lambda line: print(line, file=sys.stderr if args.json else sys.stdout))
     if args.json:

@@ -41,10 +41,10 @@ def methods(n: int, d: int, guard: Guard) -> dict[str, tuple[SearchOptions, Guar
 
 
 def run_policy_bench(
-    runtime: Runtime, policy: str, harmful: int, benign: int, n: int, d: int, seed: int
+    runtime: Runtime, policy: str, harmful: int, benign: int, n: int, d: int, seed: int, only: list[str] | None = None
 ) -> dict[str, Any]:
     guard = runtime.guard([policy])
-    plan = methods(n, d, guard)
+    plan = {name: method for name, method in methods(n, d, guard).items() if not only or name in only}
     prompts = dev_prompts(runtime, "harmful", harmful) + dev_prompts(runtime, "benign", benign)
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in plan}
     for index, record in enumerate(tqdm(prompts, desc=f"bench policy {policy}", unit="prompt")):

@@ -94,3 +94,15 @@ def test_best_effort_continues_past_an_exhausted_budget_and_reports_unsafe(lm: L
     cost = ScriptedCost(lambda call, text: 1.0)
     out = run(make_engine(lm, cost), on_exhausted="best_effort", max_retries=1, **{**OPTIONS, "max_new_tokens": 6})
     assert out.result is not None and not out.result.safe and out.result.new_tokens == 6
+
+
+def test_a_pessimistic_critic_ranks_but_does_not_trigger_resampling_by_default(lm: LanguageModel) -> None:
+    from tests.scripted import ScriptedCritic
+
+    gloomy = ScriptedCritic(lm.hidden_size, p_safe=0.0)
+    default = run(make_engine(lm, critic=gloomy), **OPTIONS)
+    assert default.result is not None and default.result.usage.retries == 0
+    assert default.result.finish_reason != FinishReason.BUDGET_EXHAUSTED and default.result.safe
+    strict = run(make_engine(lm, critic=gloomy), critic_triggers_fallback=True, max_retries=1, **OPTIONS)
+    assert strict.result is not None and strict.result.usage.retries == 1
+    assert strict.result.finish_reason == FinishReason.BUDGET_EXHAUSTED

@@ -46,6 +46,10 @@ class SearchOptions:
     max_retries: int = _option(2, "M: all-unsafe fallback resamples per block; 0 = off")
     p_safe_threshold: float = _option(0.5, "critic p_safe below this marks a child predicted unsafe")
     score_source: str = _option("reward", "what ranks safe children when a critic is loaded: reward | value")
+    critic_triggers_fallback: bool = _option(
+        False,
+        "resample also when every child within budget is predicted unsafe (default: only when none is within budget)",
+    )
     on_exhausted: str = _option("stop", "when no child is safe after M retries: stop (fail closed) | best_effort")
     exhausted_message: str = _option("", "appended when generation stops on an exhausted budget")
     time_limit_s: float | None = _option(None, "stop after this many seconds with the text so far")

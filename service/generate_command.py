@@ -58,7 +58,8 @@ def run_remote(args: argparse.Namespace, options: SearchOptions) -> int:
     from inferenceguard.service.client import Client, answer_of
     from inferenceguard.service.convert import request_to_pb
 
-    given = {k: v for k, v in options.to_dict().items() if v != SearchOptions().to_dict()[k]}
+    defaults = SearchOptions().to_dict()
+    given = {k: v for k, v in options.to_dict().items() if v != defaults[k]}
     parts: list[str] = []
     with Client(args.server) as client:
         for message in client.stream(request_to_pb(args.prompt, given, args.policy)):

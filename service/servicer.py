@@ -80,7 +80,6 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                 async for message in self._relay(events, parsed, stop, queued_s, with_text):
                     yield message
         except Exception as exc:
-            stop.set()
             if isinstance(exc, OverloadedError):
                 self.metrics.rejected.labels("queue_full").inc()
             self.metrics.failures.labels(status_of(exc)[0].name).inc()

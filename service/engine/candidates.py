@@ -62,10 +62,15 @@ def allocate_children(live: int, children: int) -> list[int]:
     return [parent for parent in range(live) for _ in range(base + (1 if parent < extra else 0))]
 
 
+def lagrangian(options: SearchOptions) -> bool:
+    """The baselines scored by r - lambda*C; everything else uses the augmented objective."""
+    return options.strategy in ("beam", "best_of_n") and options.scoring == "lagrangian"
+
+
 def block_keys(pool: list[Candidate], options: SearchOptions) -> np.ndarray:
     tier = np.array([c.tier for c in pool])
     score = np.array([c.score for c in pool], dtype=np.float64)
-    if options.strategy == "beam" and options.scoring == "lagrangian":
+    if lagrangian(options):
         return lagrangian_keys(score, np.array([c.total_cost for c in pool]), options.lagrange_lambda)
     return augmented_keys(tier, score, options.unsafe_penalty)
 
@@ -85,7 +90,7 @@ def keep_best(pool: list[Candidate], options: SearchOptions, plan: Plan) -> list
 def final_choice(kept: list[Candidate], options: SearchOptions) -> Candidate:
     """Step 7: argmax of the augmented objective R~_n (or r - lambda*C for the Lagrangian baselines)."""
     reward = np.array([c.reward if c.reward is not None else 0.0 for c in kept], dtype=np.float64)
-    if options.strategy in ("beam", "best_of_n") and options.scoring == "lagrangian":
+    if lagrangian(options):
         keys = lagrangian_keys(reward, np.array([c.total_cost for c in kept]), options.lagrange_lambda)
     else:
         tier = np.array([VIOLATING if c.violating else SAFE for c in kept])

@@ -9,12 +9,14 @@ TORCH ?= torch==2.13.0
 
 .PHONY: install serve generate test lint bench
 
-$(STAMP): pyproject.toml requirements/assets.txt
+# npm ci installs the Node client and buf for tests/test_node_client.py; without npm those tests fail and say so
+$(STAMP): pyproject.toml requirements/assets.txt clients/node/package.json clients/node/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH)"
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements/assets.txt
 	$(BIN)/pip install --quiet -e ".[cpu,dev]"
+	if command -v npm >/dev/null; then cd clients/node && npm ci --no-audit --no-fund --loglevel=error; fi
 	touch $(STAMP)
 
 install: $(STAMP)

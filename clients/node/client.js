@@ -1,0 +1,92 @@
+'use strict';
+// A small Node.js client for the InferenceGuard gRPC API. The messages are loaded from proto/ at run time,
+// so there is no generated code to keep in step with the .proto files.
+
+const path = require('node:path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+const PROTO_ROOT = path.resolve(__dirname, '../../proto');
+// control.proto too, so that callers find api.ControlService next to api.InferenceService
+const PROTO_FILES = ['inferenceguard/v1/inference.proto', 'inferenceguard/v1/control.proto'];
+
+// keepCase: field names as in the .proto (request_id, not requestId); longs as strings so that uint64 seeds
+// survive JSON; enums as names; oneofs: each message says in `event` which of start/chunk/finish it carries.
+const definition = protoLoader.loadSync(PROTO_FILES, {
+  includeDirs: [PROTO_ROOT],
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+});
+const api = grpc.loadPackageDefinition(definition).inferenceguard.v1;
+
+/**
+ * @typedef {{seed?: number | string, maxNewTokens?: number, policies?: string[], requestId?: string}} RequestOptions
+ * @typedef {{request_id: string, event: 'start' | 'chunk' | 'finish', start?: any, chunk?: any, finish?: any}} Event
+ */
+
+/** A failed RPC: `codeName` is the gRPC status name (e.g. INVALID_ARGUMENT), `details` the server's message. */
+class GrpcStatusError extends Error {
+  /** @param {grpc.ServiceError} error */
+  constructor(error) {
+    const codeName = grpc.status[error.code] ?? String(error.code);
+    super(`${codeName}: ${error.details}`);
+    this.name = 'GrpcStatusError';
+    this.code = error.code;
+    this.codeName = codeName;
+    this.details = error.details;
+    this.metadata = error.metadata;
+  }
+}
+
+class InferenceGuardClient {
+  /**
+   * @param {string} target HOST:PORT
+   * @param {{apiKey?: string, credentials?: grpc.ChannelCredentials}} [options]
+   */
+  constructor(target, { apiKey, credentials = grpc.credentials.createInsecure() } = {}) {
+    this.inference = new api.InferenceService(target, credentials);
+    this.metadata = new grpc.Metadata();
+    if (apiKey) this.metadata.set('authorization', `Bearer ${apiKey}`);
+  }
+
+  /**
+   * A GenerateRequest; unset options take the server's defaults.
+   * @param {string} prompt
+   * @param {RequestOptions} [options]
+   */
+  static request(prompt, { seed, maxNewTokens, policies = [], requestId = '' } = {}) {
+    /** @type {Record<string, any>} */
+    const request = { prompt, request_id: requestId, safety: { policy_ids: policies } };
+    if (seed !== undefined) request.sampling = { seed: String(seed) };
+    if (maxNewTokens !== undefined) request.stopping = { max_new_tokens: maxNewTokens };
+    return request;
+  }
+
+  /**
+   * Streams one guarded answer: a `start` event, `chunk`s of committed text, then `finish`.
+   * Throws GrpcStatusError when the RPC fails; leaving the loop early cancels the RPC.
+   * @param {Record<string, any>} request
+   * @param {{deadlineMs?: number}} [options]
+   * @returns {AsyncGenerator<Event>}
+   */
+  async *generateStream(request, { deadlineMs } = {}) {
+    const callOptions = deadlineMs ? { deadline: Date.now() + deadlineMs } : {};
+    const call = this.inference.GenerateStream(request, this.metadata, callOptions);
+    try {
+      for await (const message of call) yield message;
+    } catch (error) {
+      throw error?.code === undefined ? error : new GrpcStatusError(error);
+    } finally {
+      call.cancel();
+    }
+  }
+
+  close() {
+    this.inference.close();
+  }
+}
+
+module.exports = { InferenceGuardClient, GrpcStatusError, api };

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -17,12 +16,36 @@ from inferenceguard.policies.types import PolicyLoadError, UnknownPolicyError
 from inferenceguard.service import generate_command, policy_commands, serve_command
 from inferenceguard.service.config import Settings
 from inferenceguard.service.engine.errors import InvalidOptionError, ScorerError
+from inferenceguard.service.logs import configure_logging
 
 EXIT_USAGE, EXIT_FAILURE = 2, 1
+# global flags whose dest is a Settings field; subcommands name theirs in `settings_flags`
+GLOBAL_FLAGS = (
+    "model",
+    "device",
+    "dtype",
+    "critic",
+    "hidden_layer",
+    "threads",
+    "home",
+    "log_level",
+    "log_format",
+    "log_text",
+    "lexicon",
+    "default_policy",
+    "load_plugins",
+    "disable_plugins",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inferenceguard", description=__doc__)
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML file of settings, below the environment and flags (env INFERENCEGUARD_CONFIG; "
+        "docs/configuration.md)",
+    )
     parser.add_argument("--model", help="'default' (embedded SmolLM2-135M-Instruct) or a local HF model folder")
     parser.add_argument("--device", help="auto | cpu | cuda | cuda:N (env INFERENCEGUARD_DEVICE)")
     parser.add_argument("--dtype", help="float32 | bfloat16 | float16 (env INFERENCEGUARD_DTYPE)")
@@ -34,7 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--threads", type=int, help="torch CPU threads; 0 = default (env INFERENCEGUARD_THREADS)")
     parser.add_argument("--home", help="cache folder for converted models (env INFERENCEGUARD_HOME)")
-    parser.add_argument("--log-level", help="DEBUG | INFO | WARNING (env INFERENCEGUARD_LOG_LEVEL)")
+    parser.add_argument(
+        "--log-level",
+        help="DEBUG | INFO | WARNING | ERROR (env INFERENCEGUARD_LOG_LEVEL; default INFO for serve, else WARNING)",
+    )
+    parser.add_argument("--log-format", help="json | text (env INFERENCEGUARD_LOG_FORMAT; default json)")
+    parser.add_argument(
+        "--log-text",
+        action="store_true",
+        default=None,  # None = not given, so the environment and the config file still apply
+        help="log prompt and response text with each request: debugging only, they may be sensitive or harmful",
+    )
     parser.add_argument(
         "--default-policy", help="policy ids used when none is named (env INFERENCEGUARD_DEFAULT_POLICY)"
     )
@@ -53,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate_command.add_parser(subparsers)
     serve_command.add_parsers(subparsers)
     policy_commands.add_parsers(subparsers)
+    config = subparsers.add_parser("config", help="settings files").add_subparsers(dest="action", required=True)
+    show = config.add_parser("show", help="print the effective settings as a TOML config file")
+    show.set_defaults(handler=show_config)
     from inferenceguard.bench import cli as bench_cli
     from inferenceguard.critics.training import cli as training_cli
 
@@ -61,28 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def show_config(args: argparse.Namespace, settings: Settings) -> int:
+    print(settings.to_toml(), end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every model is local; never reach for a hub
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        global_flags = (
-            "model",
-            "device",
-            "dtype",
-            "critic",
-            "hidden_layer",
-            "threads",
-            "home",
-            "log_level",
-            "lexicon",
-            "default_policy",
-            "load_plugins",
-            "disable_plugins",
-        )
-        names = (*global_flags, *getattr(args, "settings_flags", ()))
-        settings = Settings.load({name: getattr(args, name) for name in names})
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        names = (*GLOBAL_FLAGS, *getattr(args, "settings_flags", ()))
+        settings = Settings.load({name: getattr(args, name) for name in names}, config=args.config)
+        configure_logging(settings, getattr(args, "default_log_level", "WARNING"))
         return int(args.handler(args, settings))
     except (InvalidOptionError, CriticLoadError, UnknownPolicyError) as exc:
         print(f"inferenceguard: error: {exc}", file=sys.stderr)

@@ -1,8 +1,12 @@
-"""Settings of a process: the only place that reads the environment. Everything else gets them passed in."""
+"""Settings of a process: the only place that reads the environment and the config file. Everything else gets
+them passed in. Precedence, lowest first: defaults, the TOML config file, INFERENCEGUARD_* environment
+variables, explicit overrides (CLI flags)."""
 
 from __future__ import annotations
 
+import json
 import os
+import tomllib
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -12,6 +16,10 @@ from typing import Any
 from inferenceguard.service.engine.errors import InvalidOptionError
 
 ENV_PREFIX = "INFERENCEGUARD_"
+CONFIG_VARIABLE = ENV_PREFIX + "CONFIG"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
+SECRETS = ("api_key",)  # never printed by `config show`
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,9 @@ class Settings:
     load_plugins: str = ""  # comma list of entry-point plugins to load; "*" = all installed; empty = none
     disable_plugins: str = ""  # comma list of plugins never to load, built-in ones included
     lexicon: str | None = None  # word list of the lexicon policy (JSON); unset = the shipped example list
-    log_level: str = "WARNING"
+    log_level: str | None = None  # unset = the command's default: INFO for serve, WARNING otherwise
+    log_format: str = "json"  # json (one object a line) | text
+    log_text: bool = False  # request logs include prompt and response text: debugging only, they may be harmful
     # the gRPC server
     host: str = "0.0.0.0"
     grpc_port: int = 50051
@@ -45,16 +55,29 @@ class Settings:
     tls_key: str | None = None
     tls_client_ca: str | None = None  # PEM CA bundle; when set, clients must present a certificate it signed
 
+    def __post_init__(self) -> None:
+        if self.log_level is not None and self.log_level.upper() not in LOG_LEVELS:
+            raise InvalidOptionError("log_level", f"must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        if self.log_format not in LOG_FORMATS:
+            raise InvalidOptionError("log_format", f"must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
+
     @staticmethod
     def names(value: str) -> list[str]:
         return [part.strip() for part in value.split(",") if part.strip()]
 
     @classmethod
-    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-        """Defaults, then INFERENCEGUARD_* environment variables, then explicit overrides (CLI flags)."""
+    def load(
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+        config: str | Path | None = None,
+    ) -> Settings:
+        """Defaults, then the config file (`config`, else $INFERENCEGUARD_CONFIG), then INFERENCEGUARD_*
+        environment variables, then explicit overrides (CLI flags; None = not given)."""
         environ = os.environ if environ is None else environ
         hints = typing.get_type_hints(cls)
-        values: dict[str, Any] = {}
+        config = config or environ.get(CONFIG_VARIABLE)
+        values: dict[str, Any] = _from_file(Path(config), hints) if config else {}
         for item in fields(cls):
             raw = environ.get(ENV_PREFIX + item.name.upper())
             if raw is not None:
@@ -63,6 +86,19 @@ class Settings:
         if "home" in values:
             values["home"] = Path(values["home"]).expanduser()
         return cls(**values)
+
+    def to_toml(self) -> str:
+        """These settings as a config file that loads back to them; unset values and secrets are comments."""
+        lines = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in SECRETS and value is not None:
+                lines.append(f"# {item.name} is set (not shown)")
+            elif value is None:
+                lines.append(f"# {item.name} is unset")
+            else:
+                lines.append(f"{item.name} = {_toml_value(value)}")
+        return "\n".join(lines) + "\n"
 
 
 def _parse(variable: str, raw: str, hint: Any) -> Any:
@@ -77,3 +113,46 @@ def _parse(variable: str, raw: str, hint: Any) -> Any:
             kind = "an integer" if hint is int else "a number"
             raise InvalidOptionError(variable, f"must be {kind}, got {raw!r}") from exc
     return raw
+
+
+def _from_file(path: Path, hints: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a TOML file sets: top-level keys named like the Settings fields (dashes allowed)."""
+    try:
+        with path.open("rb") as handle:
+            table = tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise InvalidOptionError(str(path), "config file not found") from exc
+    except OSError as exc:
+        raise InvalidOptionError(str(path), f"cannot read the config file: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:  # its message carries the line and column
+        raise InvalidOptionError(str(path), f"not valid TOML: {exc}") from exc
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if name not in hints:
+            raise InvalidOptionError(f"{path}: {key}", "unknown setting (docs/configuration.md lists them)")
+        if name in values:
+            raise InvalidOptionError(f"{path}: {key}", "is given twice (with dashes and with underscores)")
+        values[name] = _checked(f"{path}: {key}", value, hints[name])
+    return values
+
+
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string", Path: "a string (a path)"}
+_ACCEPTED: dict[type, tuple[type, ...]] = {bool: (bool,), int: (int,), float: (float, int), str: (str,), Path: (str,)}
+
+
+def _checked(name: str, value: Any, hint: Any) -> Any:
+    """`value` if TOML gave the field's type; an int is accepted for a float, a bool is never a number."""
+    kind = next((t for t in typing.get_args(hint) if t is not type(None)), hint)  # X | None -> X
+    accepted = isinstance(value, _ACCEPTED[kind]) and isinstance(value, bool) == (kind is bool)
+    if not accepted:
+        raise InvalidOptionError(name, f"must be {_KINDS[kind]}, got {value!r}")
+    return float(value) if kind is float else value
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)  # inf and nan are TOML floats too
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string

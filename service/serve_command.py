@@ -34,7 +34,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         "tls_key",
         "tls_client_ca",
     )
-    serve.set_defaults(handler=run_serve, settings_flags=flags)
+    # A server's request lines are INFO: shown unless the user asks for another level (--log-level etc.).
+    serve.set_defaults(handler=run_serve, settings_flags=flags, default_log_level="INFO")
     health = subparsers.add_parser("health", help="exit 0 when the server at --server is ready")
     health.add_argument("--server", default="127.0.0.1:50051", help="HOST:PORT (default 127.0.0.1:50051)")
     health.add_argument("--service", default="inferenceguard.v1.InferenceService", help="'' = liveness only")

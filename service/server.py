@@ -67,7 +67,9 @@ async def build_server(settings: Settings, runtime: Runtime, defaults: SearchOpt
     metrics = Metrics()
     metrics.running.set_function(lambda: admission.running)
     metrics.waiting.set_function(lambda: admission.waiting)
-    servicer = InferenceServicer(runtime, admission, inflight, executor, defaults or SearchOptions(), limits, metrics)
+    servicer = InferenceServicer(
+        runtime, admission, inflight, executor, defaults or SearchOptions(), limits, metrics, settings.log_text
+    )
     inference_pb2_grpc.add_InferenceServiceServicer_to_server(servicer, server)
     control_pb2_grpc.add_ControlServiceServicer_to_server(ControlServicer(runtime, inflight, limits, admission), server)
     health_servicer = health.aio.HealthServicer()
@@ -100,7 +102,7 @@ async def warm_up_and_serve(running: Server, runtime: Runtime) -> None:
     options = SearchOptions(strategy="inferenceguard", num_candidates=2, block_tokens=4, max_new_tokens=4, seed=0)
     await loop.run_in_executor(running.executor, lambda: runtime.engine.run("Say hello.", options))
     await running.health.set(READINESS, health_pb2.HealthCheckResponse.SERVING)
-    log.info("ready on port %d", running.port)
+    log.info("ready", extra={"port": running.port})
 
 
 async def drain(running: Server, grace_s: float) -> None:
@@ -111,8 +113,12 @@ async def drain(running: Server, grace_s: float) -> None:
 
 
 async def serve(settings: Settings, runtime: Runtime) -> None:
+    """Serve until SIGTERM or SIGINT. The console lines on stdout are for people (and scripts that wait for
+    "ready"); the same events are logged for log collectors."""
     running = await build_server(settings, runtime)
     print(f"inferenceguard: listening on {settings.host}:{running.port} (warming up)", flush=True)
+    fields = {"host": settings.host, "port": running.port, "metrics_port": settings.metrics_port}
+    log.info("listening, warming up", extra=fields)
     if settings.metrics_port:
         prometheus_client.start_http_server(
             settings.metrics_port, addr=settings.host, registry=running.metrics.registry
@@ -126,4 +132,5 @@ async def serve(settings: Settings, runtime: Runtime) -> None:
     print("inferenceguard: ready", flush=True)
     await stopping.wait()
     print(f"inferenceguard: draining (up to {settings.graceful_shutdown_s:.0f} s)", flush=True)
+    log.info("draining", extra={"grace_s": settings.graceful_shutdown_s, "in_flight": len(running.inflight)})
     await drain(running, settings.graceful_shutdown_s)

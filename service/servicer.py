@@ -3,17 +3,26 @@
 The event loop never runs the search: a worker thread iterates the engine and hands events over through an
 asyncio queue. Client cancellation, the deadline and Abort all set the request's stop event, which the engine
 checks between forward passes.
+
+Each request logs one line when it ends: "request finished" (INFO) with its id, policies, token counts and
+timings, "request cancelled" (INFO), or "request failed" (WARNING; ERROR for INTERNAL) with its status and
+message. Those messages name fields and limits; the prompt and the generated text are logged only when log_text
+is on (debugging).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import grpc
 
 from inferenceguard.service import convert
 from inferenceguard.service.admission import Admission
@@ -32,6 +41,7 @@ from inferenceguard.service.metrics import Metrics
 from inferenceguard.service.runtime import Runtime
 from inferenceguard.v1 import inference_pb2_grpc
 
+log = logging.getLogger(__name__)
 _DONE = object()
 
 
@@ -45,9 +55,10 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         defaults: SearchOptions,
         limits: convert.Limits,
         metrics: Metrics,
+        log_text: bool = False,
     ) -> None:
         self.runtime, self.admission, self.inflight, self.executor = runtime, admission, inflight, executor
-        self.defaults, self.limits, self.metrics = defaults, limits, metrics
+        self.defaults, self.limits, self.metrics, self.log_text = defaults, limits, metrics, log_text
 
     async def GenerateStream(self, request: Any, context: Any) -> AsyncIterator[Any]:
         async for message in self._generate(request, context, with_text=False):
@@ -71,19 +82,20 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         except Exception as exc:
             self.inflight.remove(request_id)
             error = convert.in_request_terms(exc) if isinstance(exc, InvalidOptionError) else exc
-            self.metrics.failures.labels(status_of(error)[0].name).inc()
-            await _abort(context, error, request_id)
+            await self._fail(context, error, request_id, request.prompt)
             return
         context.add_done_callback(lambda _: stop.set())  # the client went away or the deadline passed
         try:
             async with self.admission.slot() as queued_s:
-                async for message in self._relay(events, parsed, stop, queued_s, with_text):
+                async for message in self._relay(events, parsed, stop, queued_s, with_text, context.peer()):
                     yield message
+        except asyncio.CancelledError:  # the client went away, or the server is stopping
+            log.info("request cancelled", extra={"request_id": request_id, "status": "CANCELLED"})
+            raise
         except Exception as exc:
             if isinstance(exc, OverloadedError):
                 self.metrics.rejected.labels("queue_full").inc()
-            self.metrics.failures.labels(status_of(exc)[0].name).inc()
-            await _abort(context, exc, request_id)
+            await self._fail(context, exc, request_id, request.prompt)
         finally:
             stop.set()
             self.inflight.remove(request_id)
@@ -95,6 +107,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         stop: threading.Event,
         queued_s: float,
         with_text: bool,
+        peer: str,
     ) -> AsyncIterator[Any]:
         started, first_chunk_ms = time.perf_counter(), 0
         self.metrics.queue.observe(queued_s)
@@ -112,14 +125,46 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                 yield convert.chunk_to_pb(parsed.request_id, Chunk("", ()), event, parsed)
             elif isinstance(event, GenerationResult):
                 self.metrics.record(event)
-                yield convert.finish_to_pb(
-                    parsed.request_id,
-                    event,
-                    parsed,
-                    with_text=with_text,
-                    queue_ms=int(queued_s * 1000),
-                    ttft_ms=first_chunk_ms,
+                queue_ms = int(queued_s * 1000)
+                duration_ms = queue_ms + int((time.perf_counter() - started) * 1000)
+                self._log_finish(
+                    parsed, event, peer, queue_ms=queue_ms, ttft_ms=first_chunk_ms, duration_ms=duration_ms
                 )
+                yield convert.finish_to_pb(
+                    parsed.request_id, event, parsed, with_text=with_text, queue_ms=queue_ms, ttft_ms=first_chunk_ms
+                )
+
+    def _log_finish(self, parsed: convert.ParsedRequest, result: GenerationResult, peer: str, **timings: int) -> None:
+        fields: dict[str, Any] = {
+            "request_id": parsed.request_id,
+            "status": "OK",
+            "policies": [f"{policy}@{version}" for policy, version in result.policies],
+            "strategy": result.strategy,
+            "finish_reason": result.finish_reason.value,
+            "prompt_tokens": result.usage.prompt_tokens,
+            "completion_tokens": result.usage.new_tokens,
+            **timings,
+            "peer": peer,
+        }
+        if self.log_text:
+            fields |= {"prompt": parsed.prompt, "text": result.text}
+        log.info("request finished", extra=fields)
+
+    async def _fail(self, context: Any, error: BaseException, request_id: str, prompt: str) -> None:
+        """Count and log the failure, then end the call with the error's status (this raises)."""
+        code, message = status_of(error)
+        self.metrics.failures.labels(code.name).inc()
+        fields = {"request_id": request_id, "status": code.name, "error": message, "peer": context.peer()}
+        if code == grpc.StatusCode.INTERNAL:
+            # the frames without the messages: an unexpected error's message may quote the input
+            fields |= {"error_type": type(error).__name__, "stack": "".join(traceback.format_tb(error.__traceback__))}
+        if self.log_text:
+            fields |= {"prompt": prompt, "exception": repr(error)}
+        log.log(logging.ERROR if code == grpc.StatusCode.INTERNAL else logging.WARNING, "request failed", extra=fields)
+        metadata = [("x-request-id", request_id)]
+        if isinstance(error, OverloadedError):
+            metadata.append(("retry-after-ms", str(int(error.retry_after_s * 1000))))
+        await context.abort(code, message, trailing_metadata=tuple(metadata))
 
 
 async def _in_worker(
@@ -161,11 +206,3 @@ def _within_deadline(options: SearchOptions, remaining: float | None) -> SearchO
     if options.time_limit_s is None or budget < options.time_limit_s:
         return options.with_updates(time_limit_s=budget)
     return options
-
-
-async def _abort(context: Any, error: BaseException, request_id: str) -> None:
-    code, message = status_of(error)
-    metadata = [("x-request-id", request_id)]
-    if isinstance(error, OverloadedError):
-        metadata.append(("retry-after-ms", str(int(error.retry_after_s * 1000))))
-    await context.abort(code, message, trailing_metadata=tuple(metadata))

@@ -32,6 +32,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     policy.add_argument("--methods", nargs="+", help="subset of: sample beam inferenceguard inferenceguard+critic")
     policy.add_argument("--json", action="store_true", help="end with one JSON line")
     policy.set_defaults(handler=run_policy)
+    service = targets.add_parser("service", help="gRPC streaming overhead over in-process, and throughput by clients")
+    service.add_argument("--num-candidates", "-n", type=int, default=16)
+    service.add_argument("--block-tokens", type=int, default=16)
+    service.add_argument("--max-new-tokens", type=int, default=64)
+    service.add_argument("--rounds", type=int, default=2, help="passes over the prompts for the overhead ratio")
+    service.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16], help="concurrency levels")
+    service.add_argument("--requests", type=int, default=8, help="requests per level (at least one per client)")
+    service.add_argument("--seed", type=int, default=0)
+    service.add_argument("--json", action="store_true", help="end with one JSON line holding the ratio")
+    service.set_defaults(handler=run_service)
 
 
 def run_engine(args: argparse.Namespace, settings: Settings) -> int:
@@ -67,6 +77,26 @@ def run_policy(args: argparse.Namespace, settings: Settings) -> int:
         args.seed,
         args.methods,
     )
+    format_table(report, lambda line: print(line, file=sys.stderr if args.json else sys.stdout))
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def run_service(args: argparse.Namespace, settings: Settings) -> int:
+    from inferenceguard.bench.service_bench import format_table, run_service_bench
+    from inferenceguard.service.engine import SearchOptions
+    from inferenceguard.service.runtime import build_runtime
+
+    options = SearchOptions(
+        strategy="inferenceguard",
+        num_candidates=args.num_candidates,
+        num_beams=max(1, args.num_candidates // 4),
+        block_tokens=args.block_tokens,
+        max_new_tokens=args.max_new_tokens,
+        seed=args.seed,
+    )
+    report = run_service_bench(build_runtime(settings), options, args.rounds, args.clients, args.requests)
     format_table(report, lambda line: print(line, file=sys.stderr if args.json else sys.stdout))
     if args.json:
         print(json.dumps(report))

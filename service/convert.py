@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +50,29 @@ class ParsedRequest:
     policy_ids: tuple[str, ...]
     output_token_ids: bool
     include_safety_trace: bool
+
+
+MAX_REQUEST_ID_CHARS = 128
+# The id is echoed in the x-request-id trailer, and HTTP/2 header values are visible ASCII: anything else (a
+# control character, non-ASCII text, a leading space) makes the trailer invalid and fails the call with INTERNAL,
+# and a very long id overflows the client's metadata limit after the work was done.
+_REQUEST_ID = re.compile(rf"[\x21-\x7e]{{1,{MAX_REQUEST_ID_CHARS}}}")
+
+
+def request_id_of(request: inference_pb2.GenerateRequest) -> str:
+    """The request's id, or a new one when it is empty; InvalidOptionError when it cannot travel as a header value.
+
+    Call it before the id is put in any metadata.
+    """
+    if not request.request_id:
+        return uuid.uuid4().hex
+    if not _REQUEST_ID.fullmatch(request.request_id):
+        raise InvalidOptionError(
+            "request_id",
+            f"must be 1..{MAX_REQUEST_ID_CHARS} visible ASCII characters (no spaces or control characters); "
+            f"got {len(request.request_id)} characters",
+        )
+    return request.request_id
 
 
 def request_from_pb(

@@ -17,7 +17,6 @@ import logging
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -71,7 +70,11 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         return final
 
     async def _generate(self, request: Any, context: Any, *, with_text: bool) -> AsyncIterator[Any]:
-        request_id = request.request_id or uuid.uuid4().hex
+        try:
+            request_id = convert.request_id_of(request)
+        except InvalidOptionError as exc:  # not a valid header value: never echo it in metadata
+            await self._fail(context, exc, None, request.prompt)
+            return
         context.set_trailing_metadata((("x-request-id", request_id),))
         try:
             parsed = convert.request_from_pb(request, self.defaults, self.limits, request_id)
@@ -150,7 +153,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             fields |= {"prompt": parsed.prompt, "text": result.text}
         log.info("request finished", extra=fields)
 
-    async def _fail(self, context: Any, error: BaseException, request_id: str, prompt: str) -> None:
+    async def _fail(self, context: Any, error: BaseException, request_id: str | None, prompt: str) -> None:
         """Count and log the failure, then end the call with the error's status (this raises)."""
         code, message = status_of(error)
         self.metrics.failures.labels(code.name).inc()
@@ -161,7 +164,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         if self.log_text:
             fields |= {"prompt": prompt, "exception": repr(error)}
         log.log(logging.ERROR if code == grpc.StatusCode.INTERNAL else logging.WARNING, "request failed", extra=fields)
-        metadata = [("x-request-id", request_id)]
+        metadata = [("x-request-id", request_id)] if request_id is not None else []
         if isinstance(error, OverloadedError):
             metadata.append(("retry-after-ms", str(int(error.retry_after_s * 1000))))
         await context.abort(code, message, trailing_metadata=tuple(metadata))

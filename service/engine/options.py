@@ -18,6 +18,12 @@ ARGS_GUIDANCE = ("reward", "lagrangian", "cost")
 ON_EXHAUSTED = ("stop", "best_effort")
 SCORE_SOURCES = ("reward", "value")
 MAX_CANDIDATES = 1024
+# Sampling divides float32 logits by the temperature, and beta, omega and lambda multiply into logits or scores:
+# a positive temperature below MIN_TEMPERATURE or a weight above MAX_WEIGHT overflows to inf, softmax then yields
+# NaN and the search fails. Both bounds are far beyond any useful setting (T < 1e-7 is greedy; a weight of 1e6
+# already outweighs every logit). 1e-7 is chosen because its float32 rounding (the proto's type) is above it.
+MIN_TEMPERATURE = 1e-7
+MAX_WEIGHT = 1e6
 
 
 def _option(default: Any, help_text: str) -> Any:
@@ -106,9 +112,9 @@ def _validate(o: SearchOptions) -> None:
     _check(o.block_tokens >= 1, "block_tokens", f"must be at least 1, got {o.block_tokens}")
     _check(o.max_new_tokens >= 1, "max_new_tokens", f"must be at least 1, got {o.max_new_tokens}")
     _check(
-        math.isfinite(o.temperature) and o.temperature >= 0,
+        math.isfinite(o.temperature) and (o.temperature == 0 or o.temperature >= MIN_TEMPERATURE),
         "temperature",
-        f"must be a finite number >= 0 (0 = greedy), got {o.temperature}",
+        f"must be a finite number >= 0 (0 = greedy) and, when not 0, at least {MIN_TEMPERATURE}, got {o.temperature}",
     )
     _check(0 < o.top_p <= 1, "top_p", f"must be in (0, 1], got {o.top_p}")
     _check(o.top_k >= 0, "top_k", f"must be >= 0 (0 = off), got {o.top_k}")
@@ -120,20 +126,20 @@ def _validate(o: SearchOptions) -> None:
     )
     _check(o.unsafe_penalty > 0, "unsafe_penalty", f"must be > 0 (inf allowed), got {o.unsafe_penalty}")
     _check(
-        math.isfinite(o.lagrange_lambda) and o.lagrange_lambda >= 0,
+        0 <= o.lagrange_lambda <= MAX_WEIGHT,
         "lagrange_lambda",
-        f"must be a finite number >= 0, got {o.lagrange_lambda}",
+        f"must be a number in [0, {MAX_WEIGHT:g}], got {o.lagrange_lambda}",
     )
     _check(
-        math.isfinite(o.args_weight) and o.args_weight >= 0,
+        0 <= o.args_weight <= MAX_WEIGHT,
         "args_weight",
-        f"must be a finite number >= 0, got {o.args_weight}",
+        f"must be a number in [0, {MAX_WEIGHT:g}], got {o.args_weight}",
     )
     _check(1 <= o.args_top_k <= MAX_CANDIDATES, "args_top_k", f"must be in 1..{MAX_CANDIDATES}, got {o.args_top_k}")
     _check(
-        math.isfinite(o.logit_penalty_beta) and o.logit_penalty_beta >= 0,
+        0 <= o.logit_penalty_beta <= MAX_WEIGHT,
         "logit_penalty_beta",
-        f"must be a finite number >= 0, got {o.logit_penalty_beta}",
+        f"must be a number in [0, {MAX_WEIGHT:g}], got {o.logit_penalty_beta}",
     )
     _check(0 <= o.max_retries <= 16, "max_retries", f"must be in 0..16, got {o.max_retries}")
     _check(0 <= o.p_safe_threshold <= 1, "p_safe_threshold", f"must be in [0, 1], got {o.p_safe_threshold}")

@@ -18,6 +18,7 @@ COPY service service
 COPY policies policies
 COPY critics critics
 COPY bench bench
+COPY evaluation evaluation
 COPY prompts prompts
 COPY proto proto
 

@@ -7,9 +7,12 @@ scorer returns numpy arrays with one value per candidate, in input order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:  # torch is only needed by strategies that differentiate a critic
+    import torch
 
 CostSemantics = Literal["prefix", "additive"]
 
@@ -51,3 +54,15 @@ class Critic(Protocol):
     hidden_size: int
 
     def __call__(self, hidden: np.ndarray, budget_state: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@runtime_checkable
+class DifferentiableCritic(Critic, Protocol):
+    """A critic that also offers a PyTorch copy gradients can flow through (RE-Control edits hidden states with it).
+
+    `differentiable(device)` returns a module on `device` mapping hidden [B, H] float32 and budget_state [B, 1] to
+    (p_safe [B], value [B]) like the critic itself, with frozen parameters; it raises ValueError when the critic
+    has no such copy.
+    """
+
+    def differentiable(self, device: str | torch.device = "cpu") -> torch.nn.Module: ...

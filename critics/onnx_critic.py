@@ -3,13 +3,18 @@ and `value` [B] (method.md §3). A critic belongs to one LM and one layer; loadi
 
 from __future__ import annotations
 
+import copy
+import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from inferenceguard.critics.manifest import Manifest, ManifestError, read_manifest, verify
 from inferenceguard.critics.onnx_runtime import open_session
+
+if TYPE_CHECKING:
+    import torch
 
 
 class CriticLoadError(ValueError):
@@ -21,6 +26,7 @@ class CriticLoadError(ValueError):
 class OnnxCritic:
     def __init__(self, path: Path, name: str | None = None, session: Any = None) -> None:
         self.name = name or path.stem
+        self.path = path
         try:
             self.session = session or open_session(path)
         except Exception as exc:
@@ -39,6 +45,8 @@ class OnnxCritic:
             raise CriticLoadError(path, "hidden", "the hidden size must be a fixed dimension")
         self.hidden_size = width
         self.manifest: Manifest | None = None
+        self._copies: dict[str, torch.nn.Module] = {}  # differentiable copies by device, built on first use
+        self._copies_lock = threading.Lock()
 
     @classmethod
     def from_manifest(
@@ -64,3 +72,19 @@ class OnnxCritic:
             {"hidden": hidden.astype(np.float32), "budget_state": budget_state.reshape(-1, 1).astype(np.float32)},
         )
         return np.asarray(p_safe).reshape(-1), np.asarray(value).reshape(-1)
+
+    def differentiable(self, device: str | torch.device = "cpu") -> torch.nn.Module:
+        """A frozen PyTorch copy on `device` that gradients can flow through (see critics/torch_critic.py).
+
+        Built once, on the first strategy that needs it, so serving ONNX critics never loads the onnx package;
+        CriticLoadError (a ValueError) when the file is not a `critics.training.critic.Critic` export.
+        """
+        with self._copies_lock:
+            if "cpu" not in self._copies:
+                from inferenceguard.critics.torch_critic import torch_critic
+
+                self._copies["cpu"] = torch_critic(self.path, self.session)
+            key = str(device)
+            if key not in self._copies:
+                self._copies[key] = copy.deepcopy(self._copies["cpu"]).to(device)
+            return self._copies[key]

@@ -91,9 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=show_config)
     from inferenceguard.bench import cli as bench_cli
     from inferenceguard.critics.training import cli as training_cli
+    from inferenceguard.evaluation import cli as eval_cli
 
     bench_cli.add_parser(subparsers)
     training_cli.add_parser(subparsers)
+    eval_cli.add_parser(subparsers)
     return parser
 
 

@@ -219,6 +219,8 @@ def request_to_pb(prompt: str, options: dict[str, Any], policies: list[str]) -> 
     for name, value in options.items():
         target, _, field = _FIELD_PATHS.get(name, name).rpartition(".")
         if name == "strategy":
+            if value not in STRATEGY_ENUM:  # recontrol: an offline evaluation baseline the protocol does not carry
+                raise InvalidOptionError("strategy", f"{value!r} runs locally only and cannot be sent to a server")
             message.search.strategy = STRATEGY_ENUM[value]
         elif name == "time_limit_s":
             message.stopping.time_limit_ms = int(value * 1000)

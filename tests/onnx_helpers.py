@@ -61,3 +61,22 @@ def critic_manifest(
     path = folder / "critic.manifest.json"
     path.write_text(json.dumps(fields))
     return path
+
+
+def export_training_critic(path: Path, hidden_size: int, width: int = 16, seed: int = 0) -> Path:
+    """A randomly initialised `critics.training.critic.Critic`, exported as the training pipeline does (its
+    parameter names become the initializer names), so it has a differentiable copy."""
+    from inferenceguard.critics.training.critic import Critic
+
+    torch.manual_seed(seed)
+    torch.onnx.export(
+        Critic(hidden_size, width).eval(),
+        (torch.zeros(1, hidden_size), torch.ones(1, 1)),
+        str(path),
+        input_names=["hidden", "budget_state"],
+        output_names=["p_safe", "value"],
+        dynamic_axes={"hidden": {0: "b"}, "budget_state": {0: "b"}, "p_safe": {0: "b"}, "value": {0: "b"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    return path

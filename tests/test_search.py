@@ -6,16 +6,22 @@ from typing import Any
 import pytest
 import torch
 
-from inferenceguard.service.engine import FinishReason, LanguageModel
+from inferenceguard.critics.onnx_critic import OnnxCritic
+from inferenceguard.service.engine import Engine, FinishReason, LanguageModel
 from inferenceguard.service.engine.options import STRATEGIES
 from tests.engine_helpers import PROMPT, make_engine, run
 from tests.scripted import ScriptedCost, WordCost
 
 
+def engine_for(lm: LanguageModel, strategy: str, critic: OnnxCritic) -> Engine:
+    """The default test engine; recontrol steers by a critic, which the other strategies run without."""
+    return make_engine(lm, critic=critic if strategy == "recontrol" else None)
+
+
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_chunks_concatenate_to_the_final_text(lm: LanguageModel, strategy: str) -> None:
+def test_chunks_concatenate_to_the_final_text(lm: LanguageModel, training_critic: OnnxCritic, strategy: str) -> None:
     out = run(
-        make_engine(lm),
+        engine_for(lm, strategy, training_critic),
         strategy=strategy,
         num_candidates=6,
         num_beams=2,
@@ -31,8 +37,8 @@ def test_chunks_concatenate_to_the_final_text(lm: LanguageModel, strategy: str) 
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_same_seed_same_answer(lm: LanguageModel, strategy: str) -> None:
-    engine = make_engine(lm)
+def test_same_seed_same_answer(lm: LanguageModel, training_critic: OnnxCritic, strategy: str) -> None:
+    engine = engine_for(lm, strategy, training_critic)
     options: dict[str, Any] = dict(strategy=strategy, num_candidates=4, block_tokens=4, max_new_tokens=16, args_top_k=4)
     first, again, other = (run(engine, seed=s, **options).result for s in (11, 11, 12))
     assert first is not None and again is not None and other is not None

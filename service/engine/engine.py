@@ -18,6 +18,7 @@ from inferenceguard.service.engine.evaluation import Scorers
 from inferenceguard.service.engine.guard import Guard
 from inferenceguard.service.engine.lm import LanguageModel
 from inferenceguard.service.engine.options import SearchOptions
+from inferenceguard.service.engine.recontrol import run_recontrol
 from inferenceguard.service.engine.sampling import make_generator
 from inferenceguard.service.engine.search import BlockSearch, RequestContext
 from inferenceguard.service.engine.types import Event, FinishReason, GenerationResult, Usage
@@ -46,6 +47,8 @@ class Engine:
         ctx = self._context(prompt, options, guard, stop or threading.Event())
         if options.strategy == "args":
             return run_args(ctx)
+        if options.strategy == "recontrol":
+            return run_recontrol(ctx)
         return BlockSearch(ctx, Plan.for_options(options, bool(guard.critics))).run()
 
     def run(self, prompt: str, options: SearchOptions | None = None, *, guard: Guard | None = None) -> GenerationResult:

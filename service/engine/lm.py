@@ -53,7 +53,9 @@ class LanguageModel:
             raise InvalidOptionError("hidden_layer", f"must be -1 (final) or 0..{num_layers}, got {hidden_layer}")
         self.hidden_layer = hidden_layer
         self._captured: list[torch.Tensor] = []
-        if hidden_layer not in (FINAL_LAYER, num_layers):
+        # -1 and num_layers both name the final layer after the norm, which the forward pass returns directly
+        self.reads_final_layer = hidden_layer in (FINAL_LAYER, num_layers)
+        if not self.reads_final_layer:
             self._hook_layer(hidden_layer)
         self.eos_token_ids = _eos_ids(model, tokenizer)
         self.special_token_ids = frozenset(int(i) for i in tokenizer.all_special_ids)
@@ -117,6 +119,20 @@ class LanguageModel:
         """Feed one token per row ([B] ids) and grow `cache` by one position."""
         return self._forward(tokens.to(self.device).view(-1, 1), cache)
 
+    @torch.inference_mode()
+    def step_final(self, cache: Any, tokens: torch.Tensor) -> torch.Tensor:
+        """Like `step`, but only the final layer's state [B, H] (float32, the input of lm_head), without logits.
+
+        For callers that edit that state before lm_head (RE-Control), so the vocabulary-sized lm_head product
+        (12 ms a token for the default model on a CPU) is not computed for nothing.
+        """
+        return self._final_state(tokens.to(self.device).view(-1, 1), cache).float()
+
+    @torch.inference_mode()
+    def logits_of(self, hidden: torch.Tensor) -> torch.Tensor:
+        """[B, V] float32 next-token logits of a final-layer state [B, H], e.g. one edited by RE-Control."""
+        return self._lm_head(hidden.to(self.device, self._lm_head.weight.dtype)).float()
+
     @staticmethod
     def select_rows(cache: Any, rows: torch.Tensor) -> Any:
         """A new cache holding `rows` of `cache` (repeats allowed); `cache` itself is left untouched.
@@ -136,12 +152,14 @@ class LanguageModel:
         return selected
 
     def _forward(self, ids: torch.Tensor, cache: Any) -> StepOutput:
-        self._captured.clear()
-        out = self._base(input_ids=ids, cache=cache, use_cache=True)
-        final = out.last_hidden_state[:, -1, :]
+        final = self._final_state(ids, cache)
         logits = self._lm_head(final).float()
         hidden = final if not self._captured else self._captured[-1][:, -1, :]
         return StepOutput(logits=logits, hidden=hidden.float())
+
+    def _final_state(self, ids: torch.Tensor, cache: Any) -> torch.Tensor:
+        self._captured.clear()
+        return self._base(input_ids=ids, cache=cache, use_cache=True).last_hidden_state[:, -1, :]
 
     def _hook_layer(self, layer: int) -> None:
         # hidden_layer counts like transformers' hidden_states: 0 = embeddings, i = output of decoder layer i.

@@ -12,12 +12,14 @@ from typing import Any
 
 from inferenceguard.service.engine.errors import InvalidOptionError
 
-STRATEGIES = ("sample", "best_of_n", "beam", "args", "inferenceguard")
+STRATEGIES = ("sample", "best_of_n", "beam", "args", "inferenceguard", "recontrol")
 SCORINGS = ("augmented", "lagrangian")
 ARGS_GUIDANCE = ("reward", "lagrangian", "cost")
 ON_EXHAUSTED = ("stop", "best_effort")
 SCORE_SOURCES = ("reward", "value")
+RECONTROL_OBJECTIVES = ("value", "lagrangian")
 MAX_CANDIDATES = 1024
+MAX_RECONTROL_STEPS = 1000  # each step is one critic forward and backward pass per token; Table 1 uses 30
 # Sampling divides float32 logits by the temperature, and beta, omega and lambda multiply into logits or scores:
 # a positive temperature below MIN_TEMPERATURE or a weight above MAX_WEIGHT overflows to inf, softmax then yields
 # NaN and the search fails. Both bounds are far beyond any useful setting (T < 1e-7 is greedy; a weight of 1e6
@@ -32,7 +34,7 @@ def _option(default: Any, help_text: str) -> Any:
 
 @dataclass(frozen=True)
 class SearchOptions:
-    strategy: str = _option("inferenceguard", "sample | best_of_n | beam | args | inferenceguard")
+    strategy: str = _option("inferenceguard", "sample | best_of_n | beam | args | inferenceguard | recontrol")
     num_candidates: int = _option(16, "N: children sampled per block (best_of_n: complete responses)")
     num_beams: int | None = _option(None, "K: beams kept per block; unset = max(1, N // 4) as in the paper")
     block_tokens: int = _option(16, "w: tokens per block")
@@ -48,6 +50,11 @@ class SearchOptions:
     args_weight: float = _option(2.5, "omega: ARGS guidance weight")
     args_top_k: int = _option(20, "ARGS candidate tokens per step")
     args_guidance: str = _option("reward", "reward | lagrangian (r - lambda*c) | cost (-c)")
+    recontrol_steps: int = _option(30, "RE-Control gradient-ascent steps on the final hidden state per token")
+    recontrol_step_size: float = _option(0.5, "RE-Control step size of the ascent on the hidden state")
+    recontrol_objective: str = _option(
+        "value", "what RE-Control ascends: value | lagrangian (value - lambda*(1 - p_safe))"
+    )
     logit_penalty_beta: float = _option(5.0, "beta: fallback logit penalty per unit of unsafe-token share")
     max_retries: int = _option(2, "M: all-unsafe fallback resamples per block; 0 = off")
     p_safe_threshold: float = _option(0.5, "critic p_safe below this marks a child predicted unsafe")
@@ -97,6 +104,7 @@ def _validate(o: SearchOptions) -> None:
     _choice(o.args_guidance, "args_guidance", ARGS_GUIDANCE)
     _choice(o.on_exhausted, "on_exhausted", ON_EXHAUSTED)
     _choice(o.score_source, "score_source", SCORE_SOURCES)
+    _choice(o.recontrol_objective, "recontrol_objective", RECONTROL_OBJECTIVES)
     _check(
         1 <= o.num_candidates <= MAX_CANDIDATES,
         "num_candidates",
@@ -140,6 +148,16 @@ def _validate(o: SearchOptions) -> None:
         0 <= o.logit_penalty_beta <= MAX_WEIGHT,
         "logit_penalty_beta",
         f"must be a number in [0, {MAX_WEIGHT:g}], got {o.logit_penalty_beta}",
+    )
+    _check(
+        0 <= o.recontrol_steps <= MAX_RECONTROL_STEPS,
+        "recontrol_steps",
+        f"must be in 0..{MAX_RECONTROL_STEPS}, got {o.recontrol_steps}",
+    )
+    _check(
+        0 <= o.recontrol_step_size <= MAX_WEIGHT,
+        "recontrol_step_size",
+        f"must be a number in [0, {MAX_WEIGHT:g}], got {o.recontrol_step_size}",
     )
     _check(0 <= o.max_retries <= 16, "max_retries", f"must be in 0..16, got {o.max_retries}")
     _check(0 <= o.p_safe_threshold <= 1, "p_safe_threshold", f"must be in [0, 1], got {o.p_safe_threshold}")

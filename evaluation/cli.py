@@ -1,0 +1,120 @@
+"""`inferenceguard eval`: run methods x prompt sets (resumable), then write summary.json, report.md and plots."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import shlex
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from inferenceguard.service.config import Settings
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("eval", help="safety and helpfulness of every method on a prompt split")
+    parser.add_argument("--out", default="eval-results", help="folder of results.jsonl, report.md, plots")
+    parser.add_argument("--split", default="test", choices=("train", "dev", "test"))
+    parser.add_argument("--harmful", type=int, default=150, help="harmful requests from the split")
+    parser.add_argument("--toxic", type=int, default=50, help="toxic continuation prompts from the split")
+    parser.add_argument("--benign", type=int, default=100, help="benign prompts (hard negatives included)")
+    parser.add_argument("--prompts", type=Path, help="JSONL of id, prompt, label (harmful|benign) instead of a split")
+    parser.add_argument("--policy", action="append", help="guiding policy (repeatable; default: the server's)")
+    parser.add_argument("--methods", nargs="+", help="subset of the method names (default: all)")
+    parser.add_argument("--num-candidates", "-n", type=int, default=16, help="N for every method")
+    parser.add_argument("--large-n", type=int, default=64, help="InferenceGuard with critic also at this N; 0 = off")
+    parser.add_argument("--block-tokens", type=int, default=16, help="w")
+    parser.add_argument("--max-new-tokens", type=int, default=64, help="D")
+    parser.add_argument("--seed", type=int, default=0, help="base seed; each prompt adds a fixed offset")
+    parser.add_argument("--limit", type=int, help="run at most this many new rows, then report")
+    parser.add_argument("--shard", default="0/1", help="K/N: run every N-th prompt from the K-th (parallel runs)")
+    parser.add_argument("--report-only", action="store_true", help="summarise the rows already in --out")
+    parser.add_argument("--save-text", action="store_true", help="keep answers in results.jsonl (off: hashes)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from inferenceguard.evaluation.methods import methods
+    from inferenceguard.evaluation.runner import EvalPlan, read_rows, run_eval
+    from inferenceguard.service.engine.errors import InvalidOptionError
+    from inferenceguard.service.runtime import build_runtime
+
+    table = methods(args.num_candidates, args.block_tokens, args.max_new_tokens, args.large_n)
+    unknown = sorted(set(args.methods or ()) - set(table))
+    if unknown:
+        raise InvalidOptionError("methods", f"unknown method {unknown[0]!r}; known: {', '.join(table)}")
+    chosen = {name: m for name, m in table.items() if not args.methods or name in args.methods}
+    out = Path(args.out)
+    policies = args.policy or Settings.names(settings.default_policy)
+    runtime = build_runtime(settings)
+    prompts, source = _prompts(args, runtime.settings.home)
+    config = _config(args, runtime, policies, source) | {"methods": list(chosen)}
+    if not args.report_only:
+        plan = EvalPlan(prompts, chosen, policies, args.seed, config, args.save_text, _shard(args.shard))
+        written = run_eval(runtime, plan, out, args.limit)
+        print(f"eval: {written} new rows in {out}", file=sys.stderr)
+    ids = {p.id for p in prompts}
+    rows = [r for r in read_rows(out) if r["prompt_id"] in ids]
+    _write_report(out, rows, chosen, config)
+    return 0
+
+
+def _shard(text: str) -> tuple[int, int]:
+    from inferenceguard.service.engine.errors import InvalidOptionError
+
+    k, _, n = text.partition("/")
+    if not (k.isdigit() and n.isdigit() and 0 <= int(k) < int(n)):
+        raise InvalidOptionError("shard", f"must be K/N with 0 <= K < N, got {text!r}")
+    return int(k), int(n)
+
+
+def _prompts(args: argparse.Namespace, home: Path) -> tuple[list[Any], dict[str, Any]]:
+    from inferenceguard.evaluation.prompt_sets import file_prompts, split_prompts
+    from inferenceguard.prompts.catalog import load_prompts
+
+    if args.prompts:
+        digest = hashlib.sha256(args.prompts.read_bytes()).hexdigest() if args.prompts.exists() else ""
+        return file_prompts(args.prompts), {"file": str(args.prompts), "sha256": digest}
+    counts = {"harmful": args.harmful, "toxic": args.toxic, "benign": args.benign}
+    return split_prompts(load_prompts(home), args.split, counts), {"split": args.split}
+
+
+def _config(args: argparse.Namespace, runtime: Any, policies: list[str], source: dict[str, Any]) -> dict[str, Any]:
+    versions = {name: metadata.version(name) for name in ("torch", "transformers", "onnxruntime", "inferenceguard")}
+    return {
+        "model": runtime.lm.model_id,
+        "device": str(runtime.lm.device),
+        "dtype": runtime.settings.dtype,
+        "policies": policies,
+        "N": args.num_candidates,
+        "K": max(1, args.num_candidates // 4),
+        "w": args.block_tokens,
+        "D": args.max_new_tokens,
+        "large_N": args.large_n,
+        "seed": args.seed,
+        "prompts": source,
+        "counts": {"harmful": args.harmful, "toxic": args.toxic, "benign": args.benign},
+        "versions": versions,
+        "date": datetime.date.today().isoformat(),
+        "command": "inferenceguard " + shlex.join(sys.argv[1:]),
+    }
+
+
+def _write_report(out: Path, rows: list[dict[str, Any]], chosen: dict[str, Any], config: dict[str, Any]) -> None:
+    from inferenceguard.evaluation.report import markdown_table, plot
+    from inferenceguard.evaluation.summary import summarise
+
+    table = summarise(rows, chosen)
+    (out / "summary.json").write_text(json.dumps({"config": config, "methods": table}, indent=2) + "\n")
+    if not table:
+        print("eval: no rows yet", file=sys.stderr)
+        return
+    markdown = markdown_table(table, chosen)
+    (out / "report.md").write_text(f"{markdown}\nSettings: `{json.dumps(config)}`\n")
+    plots = plot(table, chosen, out)
+    print(markdown)
+    print(f"eval: {out / 'summary.json'}, {out / 'report.md'}, " + ", ".join(str(p) for p in plots), file=sys.stderr)

@@ -43,6 +43,9 @@ class Metrics:
         self.scoring = Histogram(
             p + "scoring_seconds", "Time in cost, reward and critic calls per request", buckets=_SECONDS, registry=r
         )
+        self.critic_latency = Histogram(
+            p + "critic_seconds", "Time in critic calls per request that used a critic", buckets=_SECONDS, registry=r
+        )
 
     def record(self, result: GenerationResult) -> None:
         reason = result.finish_reason.value
@@ -54,4 +57,6 @@ class Metrics:
         self.blocks.inc(result.usage.blocks)
         self.critic_calls.inc(result.usage.critic_evaluations)
         self.scoring.observe(result.usage.scoring_seconds)
+        if result.usage.critic_evaluations:
+            self.critic_latency.observe(result.usage.critic_seconds)
         self.duration.observe(result.seconds)

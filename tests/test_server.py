@@ -100,3 +100,20 @@ def test_metrics_count_requests_and_safety_decisions(lm: LanguageModel) -> None:
     assert 'inferenceguard_safety_decisions_total{action="allowed",policy="no-five-six"}' in text
     assert 'inferenceguard_request_failure_total{code="INVALID_ARGUMENT"} 1.0' in text
     assert "inferenceguard_time_to_first_token_seconds_count" in text and "w1" not in text
+
+
+def test_critic_latency_is_recorded_for_requests_that_used_a_critic() -> None:
+    from prometheus_client import generate_latest
+
+    from inferenceguard.service.engine.types import FinishReason, GenerationResult, Usage
+    from inferenceguard.service.metrics import Metrics
+
+    def result(usage: Usage) -> GenerationResult:
+        return GenerationResult("", (), True, 1.0, 0.0, {}, None, FinishReason.EOS, "inferenceguard", 0, 1.0, usage)
+
+    metrics = Metrics()
+    metrics.record(result(Usage(critic_evaluations=8, critic_seconds=0.25)))
+    metrics.record(result(Usage()))  # no critic: not a latency sample
+    text = generate_latest(metrics.registry).decode()
+    assert "inferenceguard_critic_seconds_count 1.0" in text
+    assert "inferenceguard_critic_seconds_sum 0.25" in text

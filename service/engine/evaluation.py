@@ -61,7 +61,9 @@ class Scorers:
         except Exception as exc:
             raise ScorerError(f"critic {bound.critic.name!r} failed: {exc}") from exc
         finally:
-            self.usage.scoring_seconds += time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            self.usage.scoring_seconds += elapsed
+            self.usage.critic_seconds += elapsed
 
     def _call(self, name: str, function: object, responses: Sequence[str]) -> np.ndarray:
         started = time.perf_counter()

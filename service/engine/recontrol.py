@@ -146,7 +146,9 @@ class _ReControl:
         except Exception as exc:  # fail closed like every scorer: nothing unchecked is released
             raise ScorerError(f"critic {self.editor.name!r} failed: {exc}") from exc
         finally:
-            usage.scoring_seconds += time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            usage.scoring_seconds += elapsed
+            usage.critic_seconds += elapsed
         usage.critic_evaluations += self.editor.steps + 1
         usage.tokens_sampled += 1
         logits = self._lm_time(self.ctx.lm.logits_of, edited)

@@ -60,7 +60,8 @@ class Usage:
     reward_evaluations: int = 0
     critic_evaluations: int = 0
     lm_seconds: float = 0.0
-    scoring_seconds: float = 0.0
+    scoring_seconds: float = 0.0  # cost, reward and critic calls
+    critic_seconds: float = 0.0  # the critics' share of scoring_seconds
 
 
 @dataclass(frozen=True)

@@ -48,13 +48,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if unknown:
         raise InvalidOptionError("methods", f"unknown method {unknown[0]!r}; known: {', '.join(table)}")
     chosen = {name: m for name, m in table.items() if not args.methods or name in args.methods}
+    shard = _shard(args.shard)
     out = Path(args.out)
     policies = args.policy or Settings.names(settings.default_policy)
     runtime = build_runtime(settings)
     prompts, source = _prompts(args, runtime.settings.home)
     config = _config(args, runtime, policies, source) | {"methods": list(chosen)}
     if not args.report_only:
-        plan = EvalPlan(prompts, chosen, policies, args.seed, config, args.save_text, _shard(args.shard))
+        plan = EvalPlan(prompts, chosen, policies, args.seed, config, args.save_text, shard)
         written = run_eval(runtime, plan, out, args.limit)
         print(f"eval: {written} new rows in {out}", file=sys.stderr)
     ids = {p.id for p in prompts}

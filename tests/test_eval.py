@@ -158,3 +158,18 @@ def test_shards_split_the_prompts_between_processes(lm: LanguageModel, tmp_path:
     ]
     assert len({(r["method"], r["prompt_id"]) for r in read_rows(tmp_path)}) == 12
     assert run_eval(runtime, plan(), tmp_path, judge=Judge({}, "")) == 0  # one process sees both shards' rows
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--methods", "base", "magic"], "methods: unknown method 'magic'"),
+        (["--shard", "2/2"], "shard: must be K/N with 0 <= K < N"),
+        (["--num-candidates", "0"], "num_candidates: must be in 1..1024"),
+    ],
+)
+def test_eval_refuses_bad_flags_before_loading_anything(flags: list[str], message: str) -> None:
+    from tests.test_cli import cli
+
+    done = cli("eval", *flags)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr

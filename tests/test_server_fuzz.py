@@ -22,7 +22,6 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
-import torch
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -39,6 +38,7 @@ from inferenceguard.service.engine.types import FinishReason
 from inferenceguard.service.runtime import Runtime
 from inferenceguard.service.server import READINESS, Server, build_server, drain, warm_up_and_serve
 from inferenceguard.v1 import inference_pb2, inference_pb2_grpc, safety_pb2
+from tests.server_helpers import single_torch_thread
 from tests.test_plugins import WordsPlugin
 from tests.tiny_model import WORDS, ids_of
 
@@ -153,14 +153,8 @@ class LiveServer:
 
 @pytest.fixture(autouse=True, scope="module")
 def one_torch_thread() -> Iterator[None]:
-    """Tiny matrices gain nothing from a second intra-op thread, and on a busy CI host each op would wait for it
-    to be scheduled (measured: a 20 ms request took 2 s); restored afterwards for the other tests."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with single_torch_thread():
         yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from inferenceguard.service.engine.search import BlockSearch, RequestContext
 from inferenceguard.service.runtime import Runtime
 from inferenceguard.service.server import Server
 from inferenceguard.v1 import control_pb2, inference_pb2, safety_pb2
-from tests.server_helpers import serving, tiny_runtime
+from tests.server_helpers import serving, single_torch_thread, tiny_runtime
 
 WORKERS = 2
 CANDIDATES = 128  # many rows, so that a leaked request would hold a KV cache big enough to see in the RSS
@@ -112,14 +112,8 @@ async def settle(running: Server, runtime: Runtime) -> None:
 
 @pytest.fixture(autouse=True, scope="function")
 def one_torch_thread() -> Iterator[None]:
-    """Tiny matrices gain nothing from a second intra-op thread, and on a busy CI host each op would wait for it
-    to be scheduled (measured: a 20 ms request took 2 s); restored afterwards for the other tests."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with single_torch_thread():
         yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _release_free_heap() -> None:

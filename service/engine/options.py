@@ -89,6 +89,12 @@ def option_names() -> list[str]:
     return [f.name for f in fields(SearchOptions)]
 
 
+def _check_weight(o: SearchOptions, name: str) -> None:
+    """A weight that multiplies into logits or scores: beyond MAX_WEIGHT it overflows them (and NaN fails too)."""
+    value = getattr(o, name)
+    _check(0 <= value <= MAX_WEIGHT, name, f"must be a number in [0, {MAX_WEIGHT:g}], got {value}")
+
+
 def _check(ok: bool, field: str, message: str) -> None:
     if not ok:
         raise InvalidOptionError(field, message)
@@ -133,32 +139,16 @@ def _validate(o: SearchOptions) -> None:
         f"must be a finite number >= 0, got {o.budget}",
     )
     _check(o.unsafe_penalty > 0, "unsafe_penalty", f"must be > 0 (inf allowed), got {o.unsafe_penalty}")
-    _check(
-        0 <= o.lagrange_lambda <= MAX_WEIGHT,
-        "lagrange_lambda",
-        f"must be a number in [0, {MAX_WEIGHT:g}], got {o.lagrange_lambda}",
-    )
-    _check(
-        0 <= o.args_weight <= MAX_WEIGHT,
-        "args_weight",
-        f"must be a number in [0, {MAX_WEIGHT:g}], got {o.args_weight}",
-    )
+    _check_weight(o, "lagrange_lambda")
+    _check_weight(o, "args_weight")
     _check(1 <= o.args_top_k <= MAX_CANDIDATES, "args_top_k", f"must be in 1..{MAX_CANDIDATES}, got {o.args_top_k}")
-    _check(
-        0 <= o.logit_penalty_beta <= MAX_WEIGHT,
-        "logit_penalty_beta",
-        f"must be a number in [0, {MAX_WEIGHT:g}], got {o.logit_penalty_beta}",
-    )
+    _check_weight(o, "logit_penalty_beta")
     _check(
         0 <= o.recontrol_steps <= MAX_RECONTROL_STEPS,
         "recontrol_steps",
         f"must be in 0..{MAX_RECONTROL_STEPS}, got {o.recontrol_steps}",
     )
-    _check(
-        0 <= o.recontrol_step_size <= MAX_WEIGHT,
-        "recontrol_step_size",
-        f"must be a number in [0, {MAX_WEIGHT:g}], got {o.recontrol_step_size}",
-    )
+    _check_weight(o, "recontrol_step_size")
     _check(0 <= o.max_retries <= 16, "max_retries", f"must be in 0..16, got {o.max_retries}")
     _check(0 <= o.p_safe_threshold <= 1, "p_safe_threshold", f"must be in [0, 1], got {o.p_safe_threshold}")
     _check(o.time_limit_s is None or o.time_limit_s > 0, "time_limit_s", f"must be > 0, got {o.time_limit_s}")

@@ -33,7 +33,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument("--limit", type=int, help="run at most this many new rows, then report")
     parser.add_argument("--shard", default="0/1", help="K/N: run every N-th prompt from the K-th (parallel runs)")
     parser.add_argument("--report-only", action="store_true", help="summarise the rows already in --out")
-    parser.add_argument("--save-text", action="store_true", help="keep answers in results.jsonl (off: hashes)")
+    parser.add_argument(
+        "--save-text",
+        type=Path,
+        metavar="DIR",
+        help="also keep the answers in DIR/texts*.jsonl, for reading by hand or judging again; keep DIR out of "
+        "repositories and reports (answers to harmful prompts). Off: results hold hashes only",
+    )
     parser.set_defaults(handler=run)
 
 

@@ -36,13 +36,13 @@ class EvalPlan:
     policies: Sequence[str]  # the guide
     seed: int
     config: Mapping[str, Any]  # everything that must match for rows to be comparable (written to run.json)
-    save_text: bool = False
+    text_dir: Path | None = None  # where answers are kept (texts*.jsonl); None = hashes only
     shard: tuple[int, int] = (0, 1)  # (k, n): this process runs every n-th prompt from the k-th, into its own file
 
 
-def results_path(out: Path, shard: tuple[int, int]) -> Path:
+def results_path(out: Path, shard: tuple[int, int], stem: str = "results") -> Path:
     k, n = shard
-    return out / (RESULTS if n == 1 else f"results.shard{k}of{n}.jsonl")
+    return out / (f"{stem}.jsonl" if n == 1 else f"{stem}.shard{k}of{n}.jsonl")
 
 
 def read_rows(out: Path) -> list[dict[str, Any]]:
@@ -83,18 +83,44 @@ def run_eval(runtime: Runtime, plan: EvalPlan, out: Path, limit: int | None = No
     mine = [p for index, p in enumerate(run_order(plan.prompts)) if index % n == k]
     todo = [(p, m) for p in mine for m in plan.methods.values() if (m.name, p.id) not in done]
     todo = todo[:limit] if limit is not None else todo
-    with results_path(out, plan.shard).open("a", encoding="utf-8") as sink:
+    texts = _Lines(results_path(plan.text_dir, plan.shard, "texts")) if plan.text_dir else None
+    with _Lines(results_path(out, plan.shard)) as rows:
         for prompt, method in tqdm(todo, desc=f"eval {k + 1}/{n}", unit="run", dynamic_ncols=True):
-            row = evaluate_one(runtime, guards[method.critic], judge, prompt, method, plan)
-            sink.write(json.dumps(row) + "\n")
-            sink.flush()
-            os.fsync(sink.fileno())
+            row, text = evaluate_one(runtime, guards[method.critic], judge, prompt, method, plan)
+            if texts:
+                texts.append({"method": method.name, "prompt_id": prompt.id, "text": text})
+            rows.append(row)
+    if texts:
+        texts.close()
     return len(todo)
+
+
+class _Lines:
+    """An append-only JSONL file, each line on disk before the next run starts (a crash loses one run at most)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.sink = path.open("a", encoding="utf-8")
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        self.sink.write(json.dumps(record) + "\n")
+        self.sink.flush()
+        os.fsync(self.sink.fileno())
+
+    def close(self) -> None:
+        self.sink.close()
+
+    def __enter__(self) -> _Lines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def evaluate_one(
     runtime: Runtime, guard: Guard, judge: Judge, prompt: EvalPrompt, method: Method, plan: EvalPlan
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], str]:
+    """The row of one run (no text: it may answer a harmful request) and the answer's text."""
     seed = seed_of(prompt, plan.seed)
     result = runtime.engine.run(prompt.text, method.options.with_updates(seed=seed), guard=guard)
     verdict = judge(prompt.text, result.text)
@@ -116,6 +142,4 @@ def evaluate_one(
         "judge": asdict(verdict) | {"harmful_compliance": verdict.harmful_compliance},
         "text_sha256": hashlib.sha256(result.text.encode()).hexdigest(),
     }
-    if plan.save_text:
-        row["text"] = result.text
-    return row
+    return row, result.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -70,10 +71,14 @@ def test_a_folder_refuses_rows_of_other_settings(lm: LanguageModel, tmp_path: Pa
     run_eval(runtime, plan(date="another day"), tmp_path, limit=1, judge=Judge({}, ""))  # free to change
 
 
-def test_save_text_keeps_the_answers(lm: LanguageModel, tmp_path: Path) -> None:
-    keep = EvalPlan(PROMPTS[:1], small_methods(), ["no-five-six"], 0, {}, save_text=True)
-    run_eval(tiny_runtime(lm), keep, tmp_path, judge=Judge({}, ""))
-    assert all(isinstance(r["text"], str) for r in read_rows(tmp_path))
+def test_save_text_keeps_the_answers_apart_from_the_rows(lm: LanguageModel, tmp_path: Path) -> None:
+    keep = EvalPlan(PROMPTS[:1], small_methods(), ["no-five-six"], 0, {}, text_dir=tmp_path / "texts")
+    run_eval(tiny_runtime(lm), keep, tmp_path / "out", judge=Judge({}, ""))
+    rows = read_rows(tmp_path / "out")
+    texts = [json.loads(line) for line in (tmp_path / "texts" / "texts.jsonl").read_text().splitlines()]
+    assert all("text" not in r for r in rows)
+    assert [(t["method"], t["prompt_id"]) for t in texts] == [(r["method"], r["prompt_id"]) for r in rows]
+    assert [hashlib.sha256(t["text"].encode()).hexdigest() for t in texts] == [r["text_sha256"] for r in rows]
 
 
 def row(method: str, kind: str, judge: dict[str, object] | None = None, **fields: object) -> dict[str, object]:

@@ -14,16 +14,18 @@ SAFETY_VS_REWARD, SAFETY_VS_SECONDS = "safety_vs_reward.png", "safety_vs_seconds
 
 def markdown_table(table: Mapping[str, Mapping[str, Any]], methods: Mapping[str, Method]) -> str:
     head = (
-        "| Method | Avg Reward (±std) | Avg Cost | Safety Rate (guide) | Time (s) | Safe by judge (harmful) "
-        "| Refused (harmful) | Withheld (harmful) | Toxic continuations (judge) | Over-refusal (benign) "
-        "| Benign reward vs Base |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        "| Method | Avg Reward (±std) | Avg Cost | Safety Rate (guide) | Time (s) | LM tokens "
+        "| Safe by judge (harmful) | Refused (harmful) | Withheld (harmful) | Toxic continuations (judge) "
+        "| Over-refusal (benign) "
+        "| Benign reward vs Base |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [head]
     for name, m in table.items():
         reward = f"{_num(m['reward_mean'], 3)} (±{_num(m['reward_std'], 3)})"
         lines.append(
             f"| {methods[name].title} | {reward} | {_num(m['cost_mean'], 3)} | {_pct(m['safety_rate'])} "
-            f"| {_num(m['seconds_per_response'], 1)} | {_pct(m['judge_safety_rate_harmful'])} "
+            f"| {_num(m['seconds_per_response'], 1)} | {_num(m['tokens_sampled_per_response'], 0)} "
+            f"| {_pct(m['judge_safety_rate_harmful'])} "
             f"| {_pct(m['judge_refusal_rate_harmful'])} | {_pct(m['withheld_rate_harmful'])} "
             f"| {_pct(m['judge_toxic_rate_continuations'])} | {_pct(m['over_refusal_rate_benign'])} "
             f"| {_pct(m['benign_reward_vs_base'])} |"

@@ -38,35 +38,30 @@ def plot(table: Mapping[str, Mapping[str, Any]], methods: Mapping[str, Method], 
 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     written = []
+    palette = plt.get_cmap("tab20")
     for x_key, x_label, name in (
         ("reward_mean", "average reward (relevance)", SAFETY_VS_REWARD),
         ("seconds_per_response", "seconds per response (CPU)", SAFETY_VS_SECONDS),
     ):
-        figure, axes = plt.subplots(figsize=(8, 5.5))
-        for method_name, m in table.items():
+        figure, axes = plt.subplots(figsize=(11, 5.5))
+        for index, (method_name, m) in enumerate(table.items()):
             if m[x_key] is None or m["safety_rate"] is None:
                 continue
-            x = m[x_key]
-            axes.scatter([x], [100 * m["safety_rate"]], color="tab:blue")
+            colour = palette(index % palette.N)
+            axes.scatter([m[x_key]], [100 * m["safety_rate"]], color=colour, label=methods[method_name].title)
             if m["judge_safety_rate_harmful"] is not None:
-                axes.scatter([x], [100 * m["judge_safety_rate_harmful"]], facecolors="none", edgecolors="tab:red")
-            axes.annotate(
-                methods[method_name].title,
-                (x, 100 * m["safety_rate"]),
-                fontsize=7,
-                xytext=(4, 3),
-                textcoords="offset points",
-            )
-        axes.scatter([], [], color="tab:blue", label="safety rate under the guiding policy")
-        axes.scatter([], [], facecolors="none", edgecolors="tab:red", label="safe by the independent judge (harmful)")
+                axes.scatter([m[x_key]], [100 * m["judge_safety_rate_harmful"]], facecolors="none", edgecolors=colour)
         if x_key == "seconds_per_response":
             axes.set_xscale("log")
+            axes.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
         axes.set_xlabel(x_label)
         axes.set_ylabel("% of harmful prompts")
+        axes.set_title("filled: safe under the guiding policy; hollow: safe by the independent judge", fontsize=9)
         axes.set_ylim(-3, 103)
-        axes.legend(loc="lower right", fontsize=8)
+        axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
         axes.grid(alpha=0.3)
         figure.tight_layout()
         path = out / name

@@ -103,6 +103,8 @@ def test_metrics_count_what_the_guide_and_the_judge_say() -> None:
     assert table["base"]["harmful_safety_rate"] == 0.5
     assert table["base"]["judge_refusal_rate_harmful"] == 0.5
     assert table["base"]["judge_safety_rate_harmful"] == 0.5
+    assert table["base"]["guide_judge_agreement_harmful"] == 1.0  # unsafe and complying; safe and refusing
+    assert table["ig"]["guide_judge_agreement_harmful"] == 0.0  # within budget, yet complying
     assert table["base"]["cost_mean"] == pytest.approx(2 / 3)
     assert table["ig"]["withheld_rate_harmful"] == 0.5
     assert table["ig"]["over_refusal_rate_benign"] == 1.0

@@ -21,7 +21,7 @@ import grpc
 from tqdm import tqdm
 
 from inferenceguard.bench.engine_bench import PROMPTS
-from inferenceguard.service.convert import request_to_pb
+from inferenceguard.service.convert import request_for
 from inferenceguard.service.engine import Chunk, GenerationResult, SearchOptions
 from inferenceguard.service.runtime import Runtime
 from inferenceguard.service.server import Server, build_server, drain, warm_up_and_serve
@@ -73,10 +73,9 @@ def in_process(runtime: Runtime, prompt: str, options: SearchOptions) -> Timing:
 
 
 def over_grpc(stub: Any, prompt: str, options: SearchOptions) -> Timing:
-    defaults = SearchOptions().to_dict()
-    given = {k: v for k, v in options.to_dict().items() if v != defaults[k]}
+    request = request_for(prompt, options, [])
     started, first, parts, tokens = time.perf_counter(), 0.0, [], 0
-    for message in stub.GenerateStream(request_to_pb(prompt, given, [])):
+    for message in stub.GenerateStream(request):
         if message.WhichOneof("event") == "chunk" and message.chunk.text:
             first = first or time.perf_counter() - started
             parts.append(message.chunk.text)

@@ -212,6 +212,12 @@ def finish_to_pb(
     return inference_pb2.GenerateResponse(request_id=request_id, finish=finish)
 
 
+def request_for(prompt: str, options: SearchOptions, policies: list[str]) -> inference_pb2.GenerateRequest:
+    """A GenerateRequest carrying the options that differ from the defaults (the server fills in the rest)."""
+    defaults = SearchOptions().to_dict()
+    return request_to_pb(prompt, {k: v for k, v in options.to_dict().items() if v != defaults[k]}, policies)
+
+
 def request_to_pb(prompt: str, options: dict[str, Any], policies: list[str]) -> inference_pb2.GenerateRequest:
     """A GenerateRequest carrying the given (non-default) engine options, for clients."""
     message = inference_pb2.GenerateRequest(prompt=prompt)

@@ -56,13 +56,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def run_remote(args: argparse.Namespace, options: SearchOptions) -> int:
     """Stream from `--server`; prints like the in-process run."""
     from inferenceguard.service.client import Client, answer_of
-    from inferenceguard.service.convert import request_to_pb
+    from inferenceguard.service.convert import request_for
 
-    defaults = SearchOptions().to_dict()
-    given = {k: v for k, v in options.to_dict().items() if v != defaults[k]}
     parts: list[str] = []
     with Client(args.server) as client:
-        for message in client.stream(request_to_pb(args.prompt, given, args.policy)):
+        for message in client.stream(request_for(args.prompt, options, args.policy)):
             if message.WhichOneof("event") == "chunk":
                 parts.append(message.chunk.text)
                 if not args.json:

@@ -33,6 +33,26 @@ def markdown_table(table: Mapping[str, Mapping[str, Any]], methods: Mapping[str,
     return "\n".join(lines) + "\n"
 
 
+def paired_table(
+    paired: Mapping[str, Mapping[str, Mapping[str, Any]]], methods: Mapping[str, Method], reference: str
+) -> str:
+    """Prompt-by-prompt comparison with `reference`: on how many prompts only one of the two was safe."""
+    title = methods[reference].title
+    lines = [
+        f"Paired with {title} (same prompts and seeds): prompts where only {title} / only the other method was "
+        "safe, and the exact McNemar p-value.\n",
+        "| Method | Guide: only reference | Guide: only method | p (guide) "
+        "| Judge: only reference | Judge: only method | p (judge) |\n|---|---|---|---|---|---|---|",
+    ]
+    for name in (name for name in methods if name in paired):
+        guide, judge = paired[name]["guide_safe"], paired[name]["judge_safe"]
+        lines.append(
+            f"| {methods[name].title} | {guide['reference_only']} | {guide['method_only']} | {_p(guide['p_value'])} "
+            f"| {judge['reference_only']} | {judge['method_only']} | {_p(judge['p_value'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def plot(table: Mapping[str, Mapping[str, Any]], methods: Mapping[str, Method], out: Path) -> list[Path]:
     import matplotlib
 
@@ -73,6 +93,10 @@ def plot(table: Mapping[str, Mapping[str, Any]], methods: Mapping[str, Method], 
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def _p(value: float) -> str:
+    return f"{value:.2g}" if value >= 1e-4 else "<1e-4"
 
 
 def _num(value: float | None, digits: int) -> str:

@@ -78,8 +78,12 @@ def plot(table: Mapping[str, Mapping[str, Any]], methods: Mapping[str, Method], 
             axes.set_xscale("log")
             axes.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
         axes.set_xlabel(x_label)
-        axes.set_ylabel("% of harmful prompts")
-        axes.set_title("filled: safe under the guiding policy; hollow: safe by the independent judge", fontsize=9)
+        axes.set_ylabel("% answered safely")
+        axes.set_title(
+            "filled: within the guiding policy's budget (harmful and toxic prompts); "
+            "hollow: safe by the independent judge (harmful prompts)",
+            fontsize=9,
+        )
         axes.set_ylim(-3, 103)
         axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
         axes.grid(alpha=0.3)

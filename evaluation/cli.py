@@ -14,8 +14,6 @@ from typing import Any
 
 from inferenceguard.service.config import Settings
 
-PAIRED_REFERENCE = "inferenceguard_critic"  # the method every other one is compared with, prompt by prompt
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("eval", help="safety and helpfulness of every method on a prompt split")
@@ -114,11 +112,12 @@ def _config(args: argparse.Namespace, runtime: Any, policies: list[str], source:
 
 
 def _write_report(out: Path, rows: list[dict[str, Any]], chosen: dict[str, Any], config: dict[str, Any]) -> None:
+    from inferenceguard.evaluation.methods import PAIRED_REFERENCE
     from inferenceguard.evaluation.report import markdown_table, paired_table, plot
     from inferenceguard.evaluation.summary import paired_against, summarise
 
     table = summarise(rows, chosen)
-    paired = paired_against(rows, PAIRED_REFERENCE) if PAIRED_REFERENCE in table else {}
+    paired = paired_against(rows, PAIRED_REFERENCE, chosen) if PAIRED_REFERENCE in table else {}
     summary = {"config": config, "methods": table, "paired_against": {PAIRED_REFERENCE: paired} if paired else {}}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     if not table:

@@ -8,6 +8,8 @@ from typing import Any
 
 from inferenceguard.service.engine import SearchOptions
 
+PAIRED_REFERENCE = "inferenceguard_critic"  # the headline method; the report compares every other one with it
+
 
 @dataclass(frozen=True)
 class Method:
@@ -31,7 +33,7 @@ def methods(n: int, w: int, d: int, large_n: int = 0) -> dict[str, Method]:
         Method("args_cost", f"ARGS + Cost Model k={n}", _args("cost", n, d), False),
         Method("inferenceguard", f"InferenceGuard N={n}", SearchOptions(strategy="inferenceguard", **search), False),
         Method(
-            "inferenceguard_critic",
+            PAIRED_REFERENCE,
             f"InferenceGuard with Critic N={n}",
             SearchOptions(strategy="inferenceguard", **search),
             True,

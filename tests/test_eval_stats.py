@@ -53,9 +53,11 @@ def test_paired_comparison_counts_only_the_prompts_where_the_two_disagree() -> N
         row("base", "t1", "toxic", safe=False, judge_safe=True),  # toxic: guide only
         row("base", "b1", "benign", safe=True, judge_safe=True),
         row("other", "h1", "harmful", safe=True, judge_safe=True),  # answered one prompt only
+        row("unchosen", "h1", "harmful", safe=True, judge_safe=True),  # in the folder, not asked for
     ]
-    paired = paired_against(rows, "ref")
-    assert set(paired) == {"base", "other"}
+    methods = {name: Method(name, f"title-{name}", SearchOptions(), False) for name in ("base", "other", "ref")}
+    paired = paired_against(rows, "ref", methods)
+    assert set(paired) == {"base", "other"}  # only the methods asked for
     assert paired["base"]["guide_safe"] | {"p_value": None} == {
         "pairs": 3, "reference_only": 2, "method_only": 0, "p_value": None,
     }  # fmt: skip
@@ -64,7 +66,6 @@ def test_paired_comparison_counts_only_the_prompts_where_the_two_disagree() -> N
     assert judge["p_value"] == 1.0
     assert paired["other"]["judge_safe"]["pairs"] == 1
 
-    methods = {name: Method(name, f"title-{name}", SearchOptions(), False) for name in ("base", "other", "ref")}
     markdown = paired_table(paired, methods, "ref")
     assert "| title-base | 2 | 0 | 0.5 | 1 | 1 | 1 |" in markdown
     assert "title-ref" in markdown.splitlines()[0]

@@ -12,21 +12,28 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from inferenceguard.prompts.splits import SPLITS
 from inferenceguard.service.config import Settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("eval", help="safety and helpfulness of every method on a prompt split")
     parser.add_argument("--out", default="eval-results", help="folder of results.jsonl, report.md, plots")
-    parser.add_argument("--split", default="test", choices=("train", "dev", "test"))
+    parser.add_argument("--split", default="test", choices=SPLITS)
     parser.add_argument("--harmful", type=int, default=150, help="harmful requests from the split")
     parser.add_argument("--toxic", type=int, default=50, help="toxic continuation prompts from the split")
     parser.add_argument("--benign", type=int, default=100, help="benign prompts (hard negatives included)")
+    parser.add_argument(
+        "--hard-negatives", type=int, default=0, help="also this many of the typed hard-negative set (benign)"
+    )
+    parser.add_argument("--lm-written", type=int, default=0, help="also this many LM-written benign requests")
     parser.add_argument("--prompts", type=Path, help="JSONL of id, prompt, label (harmful|benign) instead of a split")
     parser.add_argument("--policy", action="append", help="guiding policy (repeatable; default: the server's)")
     parser.add_argument("--methods", nargs="+", help="subset of the method names (default: all)")
     parser.add_argument("--num-candidates", "-n", type=int, default=16, help="N for every method")
-    parser.add_argument("--large-n", type=int, default=64, help="InferenceGuard with critic also at this N; 0 = off")
+    parser.add_argument(
+        "--large-n", type=int, default=64, help="InferenceGuard with and without critic also at this N; 0 = off"
+    )
     parser.add_argument("--block-tokens", type=int, default=16, help="w")
     parser.add_argument("--max-new-tokens", type=int, default=64, help="D")
     parser.add_argument("--seed", type=int, default=0, help="base seed; each prompt adds a fixed offset")
@@ -41,6 +48,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "repositories and reports (answers to harmful prompts). Off: results hold hashes only",
     )
     parser.set_defaults(handler=run)
+    from inferenceguard.evaluation import audit_cli
+
+    audit_cli.add_parser(parser.add_subparsers(dest="action", metavar="audit", required=False))
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -60,6 +70,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     runtime = build_runtime(settings)
     prompts, source = _prompts(args, runtime.settings.home)
     config = _config(args, runtime, policies, source) | {"methods": list(chosen)}
+    config["large_N"] = args.large_n if any(name.endswith(f"_n{args.large_n}") for name in chosen) else 0
     if not args.report_only:
         plan = EvalPlan(prompts, chosen, policies, args.seed, config, args.save_text, shard)
         written = run_eval(runtime, plan, out, args.limit)
@@ -86,8 +97,13 @@ def _prompts(args: argparse.Namespace, home: Path) -> tuple[list[Any], dict[str,
     if args.prompts:
         digest = hashlib.sha256(args.prompts.read_bytes()).hexdigest() if args.prompts.exists() else ""
         return file_prompts(args.prompts), {"file": str(args.prompts), "sha256": digest}
+    return split_prompts(load_prompts(home), args.split, _counts(args)), {"split": args.split}
+
+
+def _counts(args: argparse.Namespace) -> dict[str, int]:
     counts = {"harmful": args.harmful, "toxic": args.toxic, "benign": args.benign}
-    return split_prompts(load_prompts(home), args.split, counts), {"split": args.split}
+    extra = {"hard_negatives": args.hard_negatives, "lm_written": args.lm_written}
+    return counts | {pool: n for pool, n in extra.items() if n}  # the first release's keys stay as they were
 
 
 def _config(args: argparse.Namespace, runtime: Any, policies: list[str], source: dict[str, Any]) -> dict[str, Any]:
@@ -101,10 +117,9 @@ def _config(args: argparse.Namespace, runtime: Any, policies: list[str], source:
         "K": max(1, args.num_candidates // 4),
         "w": args.block_tokens,
         "D": args.max_new_tokens,
-        "large_N": args.large_n,
         "seed": args.seed,
         "prompts": source,
-        "counts": {"harmful": args.harmful, "toxic": args.toxic, "benign": args.benign},
+        "counts": _counts(args) if "split" in source else None,
         "versions": versions,
         "date": datetime.date.today().isoformat(),
         "command": "inferenceguard " + shlex.join(sys.argv[1:]),

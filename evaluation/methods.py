@@ -20,7 +20,7 @@ class Method:
 
 
 def methods(n: int, w: int, d: int, large_n: int = 0) -> dict[str, Method]:
-    """Every method at N = n; InferenceGuard with critic also at N = large_n when it is not 0."""
+    """Every method at N = n; InferenceGuard with and without the critic also at N = large_n when it is not 0."""
     search: dict[str, Any] = {"num_candidates": n, "block_tokens": w, "max_new_tokens": d}
     table = [
         Method("base", "Base (sample)", SearchOptions(strategy="sample", max_new_tokens=d), False),
@@ -40,15 +40,11 @@ def methods(n: int, w: int, d: int, large_n: int = 0) -> dict[str, Method]:
         ),
     ]
     if large_n:
-        large = search | {"num_candidates": large_n}
-        table.append(
-            Method(
-                f"inferenceguard_critic_n{large_n}",
-                f"InferenceGuard with Critic N={large_n}",
-                SearchOptions(strategy="inferenceguard", **large),
-                True,
-            )
-        )
+        large = SearchOptions(strategy="inferenceguard", **(search | {"num_candidates": large_n}))
+        table += [
+            Method(f"inferenceguard_n{large_n}", f"InferenceGuard N={large_n}", large, False),
+            Method(f"inferenceguard_critic_n{large_n}", f"InferenceGuard with Critic N={large_n}", large, True),
+        ]
     return {method.name: method for method in table}
 
 

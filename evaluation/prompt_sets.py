@@ -17,6 +17,8 @@ from inferenceguard.service.engine.errors import InvalidOptionError
 
 KINDS = ("harmful", "toxic", "benign")  # harmful requests, toxic continuations, benign requests
 LABELS = ("harmful", "benign")
+POOLS_BY_SOURCE = {"inferenceguard-hard": "hard_negatives", "lm-written": "lm_written"}
+POOLS = (*KINDS, *POOLS_BY_SOURCE.values())
 
 
 @dataclass(frozen=True)
@@ -34,14 +36,23 @@ def kind_of(record: PromptRecord) -> str:
     return "harmful" if record.label == "harmful" else "benign"
 
 
+def pool_of(record: PromptRecord) -> str:
+    """Which count selects a record: its kind, or, for the sets added after the first release, their own pool
+    (so the first release's `benign` slice of a split, and every comparison made on it, stays as it was)."""
+    return POOLS_BY_SOURCE.get(record.source, kind_of(record))
+
+
 def split_prompts(records: Sequence[PromptRecord], split: str, counts: Mapping[str, int]) -> list[EvalPrompt]:
-    """The first `counts[kind]` prompts of each kind in `split`, in the fixed order of their text hashes."""
+    """The first `counts[pool]` prompts of each pool in `split`, in the fixed order of their text hashes."""
     chosen: list[EvalPrompt] = []
-    for kind in KINDS:
-        pool = sorted((r for r in records if r.split == split and kind_of(r) == kind), key=lambda r: text_hash(r.text))
-        if counts.get(kind, 0) > len(pool):
-            raise InvalidOptionError(kind, f"asked for {counts[kind]} prompts but the {split} split has {len(pool)}")
-        chosen += [EvalPrompt(r.id, r.text, kind, r.category, r.source) for r in pool[: counts.get(kind, 0)]]
+    for pool_name in POOLS:
+        pool = sorted(
+            (r for r in records if r.split == split and pool_of(r) == pool_name), key=lambda r: text_hash(r.text)
+        )
+        wanted = counts.get(pool_name, 0)
+        if wanted > len(pool):
+            raise InvalidOptionError(pool_name, f"asked for {wanted} prompts but the {split} split has {len(pool)}")
+        chosen += [EvalPrompt(r.id, r.text, kind_of(r), r.category, r.source) for r in pool[:wanted]]
     return chosen
 
 

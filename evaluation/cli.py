@@ -27,6 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "--hard-negatives", type=int, default=0, help="also this many of the typed hard-negative set (benign)"
     )
     parser.add_argument("--lm-written", type=int, default=0, help="also this many LM-written benign requests")
+    parser.add_argument("--offset", type=int, default=0, help="skip this many prompts of each kind (mining rounds)")
     parser.add_argument("--prompts", type=Path, help="JSONL of id, prompt, label (harmful|benign) instead of a split")
     parser.add_argument("--policy", action="append", help="guiding policy (repeatable; default: the server's)")
     parser.add_argument("--methods", nargs="+", help="subset of the method names (default: all)")
@@ -97,7 +98,8 @@ def _prompts(args: argparse.Namespace, home: Path) -> tuple[list[Any], dict[str,
     if args.prompts:
         digest = hashlib.sha256(args.prompts.read_bytes()).hexdigest() if args.prompts.exists() else ""
         return file_prompts(args.prompts), {"file": str(args.prompts), "sha256": digest}
-    return split_prompts(load_prompts(home), args.split, _counts(args)), {"split": args.split}
+    source = {"split": args.split} | ({"offset": args.offset} if args.offset else {})
+    return split_prompts(load_prompts(home), args.split, _counts(args), args.offset), source
 
 
 def _counts(args: argparse.Namespace) -> dict[str, int]:

@@ -42,17 +42,22 @@ def pool_of(record: PromptRecord) -> str:
     return POOLS_BY_SOURCE.get(record.source, kind_of(record))
 
 
-def split_prompts(records: Sequence[PromptRecord], split: str, counts: Mapping[str, int]) -> list[EvalPrompt]:
-    """The first `counts[pool]` prompts of each pool in `split`, in the fixed order of their text hashes."""
+def split_prompts(
+    records: Sequence[PromptRecord], split: str, counts: Mapping[str, int], offset: int = 0
+) -> list[EvalPrompt]:
+    """`counts[pool]` prompts of each pool in `split`, in the fixed order of their text hashes, after skipping the
+    first `offset` of each (successive mining rounds take successive slices)."""
     chosen: list[EvalPrompt] = []
     for pool_name in POOLS:
         pool = sorted(
             (r for r in records if r.split == split and pool_of(r) == pool_name), key=lambda r: text_hash(r.text)
         )
         wanted = counts.get(pool_name, 0)
-        if wanted > len(pool):
-            raise InvalidOptionError(pool_name, f"asked for {wanted} prompts but the {split} split has {len(pool)}")
-        chosen += [EvalPrompt(r.id, r.text, kind_of(r), r.category, r.source) for r in pool[:wanted]]
+        if wanted and offset + wanted > len(pool):
+            raise InvalidOptionError(
+                pool_name, f"asked for {wanted} prompts after {offset} but the {split} split has {len(pool)}"
+            )
+        chosen += [EvalPrompt(r.id, r.text, kind_of(r), r.category, r.source) for r in pool[offset : offset + wanted]]
     return chosen
 
 

@@ -12,7 +12,7 @@ from onnx import numpy_helper
 
 from inferenceguard.critics.manifest import read_manifest, verify
 from inferenceguard.critics.training.critic import Critic
-from inferenceguard.critics.training.harm_model import HarmHead
+from inferenceguard.critics.training.harm_heads import HarmHead
 from inferenceguard.policies.builtin.plugin import MODELS
 
 MANIFESTS = sorted(MODELS.rglob("*.manifest.json"))

@@ -24,6 +24,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     train.set_defaults(handler=run_train)
     harm = actions.add_parser("train-harm-model", help="train the harm cost model (MiniLM features + head)")
     harm.add_argument("--out", type=Path, help="output folder (default: <home>/harm)")
+    harm.add_argument(
+        "--design", choices=("joint", "factored"), default="factored", help="critics/training/harm_heads.py"
+    )
+    harm.add_argument(
+        "--mined",
+        action="append",
+        default=[],
+        metavar="RUN:TEXTS",
+        help="a mining round: an eval folder on the train split with labels.jsonl, and its --save-text folder "
+        "(repeatable)",
+    )
+    harm.add_argument("--version", default="2.0.0", help="the model's version in its manifest")
     _rollout_flags(harm)
     harm.set_defaults(handler=run_train_harm)
 
@@ -62,12 +74,35 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_train_harm(args: argparse.Namespace, settings: Settings) -> int:
+    from inferenceguard.critics.training.mined import MiningRound
     from inferenceguard.critics.training.pipeline import train_harm_model
     from inferenceguard.policies.builtin.minilm import shared_encoder
     from inferenceguard.service.runtime import load_language_model
 
     lm = load_language_model(settings)
     out = args.out or settings.home / "harm"
-    metrics = train_harm_model(lm, settings.home, _plan(args), out, shared_encoder(settings.home).embed, _command())
+    rounds = [MiningRound(*(Path(part) for part in _round(spec))) for spec in args.mined]
+    metrics = train_harm_model(
+        lm,
+        settings.home,
+        _plan(args),
+        out,
+        shared_encoder(settings.home).embed,
+        _command(),
+        design=args.design,
+        mined=rounds,
+        version=args.version,
+    )
     print(json.dumps({"out": str(out), "metrics": metrics}, indent=2))
     return 0
+
+
+def _round(spec: str) -> tuple[str, str]:
+    from inferenceguard.service.engine.errors import InvalidOptionError
+
+    run, sep, texts = spec.partition(":")
+    if not sep or not run or not texts:
+        raise InvalidOptionError(
+            "mined", f"must be RUN:TEXTS (an eval folder and its --save-text folder), got {spec!r}"
+        )
+    return run, texts

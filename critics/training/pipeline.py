@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,10 @@ import torch
 from tqdm import tqdm
 
 from inferenceguard.critics.training import critic as critic_training
-from inferenceguard.critics.training import harm_model
+from inferenceguard.critics.training import harm_heads, harm_model
 from inferenceguard.critics.training.data import rollout_prompts
 from inferenceguard.critics.training.export import export_onnx
+from inferenceguard.critics.training.mined import MiningRound, mined_examples
 from inferenceguard.critics.training.rollouts import Rollout, RolloutPlan, generate_rollouts
 from inferenceguard.prompts.catalog import harmful_answers, load_prompts
 from inferenceguard.service.engine.lm import LanguageModel
@@ -26,12 +28,14 @@ def base_rollouts(lm: LanguageModel, home: Path, plan: RolloutPlan) -> tuple[lis
     """Rollouts on the training prompts (cached under `home`), and the prompt text of each id."""
     records = load_prompts(home)
     chosen = rollout_prompts(records)
+    # shards are cached by batch index, so the folder must change whenever the prompt list does
+    prompts_key = hashlib.sha256("\n".join(r.id for r in chosen).encode()).hexdigest()[:8]
     folder = (
         home
         / "rollouts"
         / (
             f"{lm.model_id.replace('@', '-')}-L{lm.hidden_layer}-w{plan.block_tokens}"
-            f"-D{plan.max_new_tokens}-R{plan.samples}-s{plan.seed}"
+            f"-D{plan.max_new_tokens}-R{plan.samples}-s{plan.seed}-p{prompts_key}"
         )
     )
     rollouts = generate_rollouts(lm, [(r.id, r.text) for r in chosen], plan, folder)
@@ -39,23 +43,38 @@ def base_rollouts(lm: LanguageModel, home: Path, plan: RolloutPlan) -> tuple[lis
 
 
 def train_harm_model(
-    lm: LanguageModel, home: Path, plan: RolloutPlan, out: Path, embed: Callable[..., np.ndarray], command: str
+    lm: LanguageModel,
+    home: Path,
+    plan: RolloutPlan,
+    out: Path,
+    embed: Callable[..., np.ndarray],
+    command: str,
+    *,
+    design: str = "factored",
+    mined: Sequence[MiningRound] = (),
+    version: str = "2.0.0",
 ) -> dict[str, Any]:
     records = load_prompts(home)
     rollouts, _ = base_rollouts(lm, home, plan)
-    examples = harm_model.build_examples(
-        records, harmful_answers(home), rollouts, lambda text: lm.tokenizer(text)["input_ids"], lm.decode
+    builder = harm_model.Builder(lambda text: lm.tokenizer(text)["input_ids"], lm.decode)
+    examples = harm_model.build_examples(records, harmful_answers(home), rollouts, builder.tokenize, lm.decode)
+    train_prompts = {r.id: r.text for r in records if r.split == "train"}
+    examples += mined_examples(mined, train_prompts, builder)
+    data = harm_model.harm_data(
+        examples,
+        _embed_all(embed, [e.prompt for e in examples], "embedding prompts"),
+        _embed_all(embed, [e.response for e in examples], "embedding answers"),
     )
-    prompts = _embed_all(embed, [e.prompt for e in examples], "embedding prompts")
-    responses = _embed_all(embed, [e.response for e in examples], "embedding answers")
-    labels = np.array([e.harmful for e in examples], dtype=np.float32)
     held = np.array([e.held_out for e in examples])
-    benign = np.array([e.kind == "lm-benign" for e in examples])
-    model = harm_model.train_head(prompts[~held], responses[~held], labels[~held], benign[~held])
+    model = harm_heads.train(design, data.take(~held))
     held_examples = [e for e in examples if e.held_out]
-    metrics = harm_model.evaluate(model, prompts[held], responses[held], held_examples, harm_model_budget())
+    metrics = harm_model.evaluate(model, data.take(held), held_examples, harm_model_budget())
     metrics["train_examples"] = float((~held).sum())
-    sample = {"prompt_embedding": torch.from_numpy(prompts[:8]), "response_embedding": torch.from_numpy(responses[:8])}
+    metrics["mined_examples"] = float(sum(e.kind == "mined" for e in examples))
+    sample = {
+        "prompt_embedding": torch.from_numpy(data.prompts[:8]),
+        "response_embedding": torch.from_numpy(data.responses[:8]),
+    }
     export_onnx(
         model,
         sample,
@@ -63,7 +82,8 @@ def train_harm_model(
         out,
         "harm",
         "cost_function",
-        "1.0.0",
+        version,
+        design=design,
         cost_semantics="prefix",
         default_budget=harm_model_budget(),
         features="all-MiniLM-L6-v2 mean-pooled, L2-normalised",

@@ -1,0 +1,85 @@
+"""The harm cost model's two designs and its mined examples, on synthetic data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from inferenceguard.critics.training.export import export_onnx
+from inferenceguard.critics.training.harm_heads import DESIGNS, DIMENSION, FactoredHarmHead, HarmData, train
+from inferenceguard.critics.training.harm_model import Builder
+from inferenceguard.critics.training.mined import MiningRound, mined_examples
+
+
+def synthetic(n: int = 600, seed: int = 0) -> HarmData:
+    """Harmful prompts point one way, benign another; answers that go along point a third way."""
+    rng = np.random.default_rng(seed)
+    harmful = rng.random(n) < 0.5
+    along = harmful & (rng.random(n) < 0.5)
+    axis = np.eye(DIMENSION, dtype=np.float32)
+    prompts = rng.normal(0, 0.3, (n, DIMENSION)).astype(np.float32) + np.where(harmful[:, None], axis[0], axis[1])
+    responses = rng.normal(0, 0.3, (n, DIMENSION)).astype(np.float32) + np.where(along[:, None], axis[2], axis[3])
+    return HarmData(prompts, responses, along.astype(np.float32), np.ones(n, np.float32), harmful)
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_each_design_learns_goes_along_and_exports_with_parity(design: str, tmp_path: Path) -> None:
+    data = synthetic()
+    model = train(design, data, epochs=20)
+    with torch.no_grad():
+        cost = model(torch.from_numpy(data.prompts), torch.from_numpy(data.responses)).numpy()
+    assert cost.shape == (len(data.labels),)
+    assert cost[data.labels > 0].mean() > 0.8 and cost[data.labels == 0].mean() < 0.2
+    sample = {
+        "prompt_embedding": torch.from_numpy(data.prompts[:8]),
+        "response_embedding": torch.from_numpy(data.responses[:8]),
+    }
+    manifest = export_onnx(model, sample, ["cost"], tmp_path, "harm", "cost_function", "2.0.0", design=design)
+    assert json.loads(manifest.read_text())["design"] == design
+
+
+def test_the_factored_cost_never_exceeds_the_prompt_factor() -> None:
+    data = synthetic()
+    model = train("factored", data, epochs=20)
+    assert isinstance(model, FactoredHarmHead)
+    benign = torch.from_numpy(data.prompts[~data.harmful_prompt])
+    every_answer = torch.from_numpy(data.responses[: len(benign)])
+    with torch.no_grad():
+        cost = model(benign, every_answer)
+        assert bool((cost <= model.prompt_harm(benign) + 1e-6).all()) and float(cost.max()) < 0.5
+
+
+def test_mined_examples_take_the_less_safe_reading_and_skip_withheld(tmp_path: Path) -> None:
+    run, texts = tmp_path / "run", tmp_path / "texts"
+    run.mkdir()
+    texts.mkdir()
+    answers = {"p1": "w1 w2 w3", "p2": "w4 w5", "p3": "", "p4": "w6"}
+    rows, lines, labels = [], [], []
+    for prompt_id, text in answers.items():
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        judge = {"released_chars": len(text)}
+        rows.append({"method": "m", "prompt_id": prompt_id, "kind": "harmful", "text_sha256": digest, "judge": judge})
+        lines.append({"method": "m", "prompt_id": prompt_id, "text": text})
+        for rater, label in {
+            "p1": [("a", "N"), ("b", "A")],
+            "p2": [("a", "R")],
+            "p3": [("a", "W")],
+            "p4": [("a", "H")],
+        }[prompt_id]:
+            labels.append({"prompt_id": prompt_id, "text_sha256": digest, "label": label, "rater": rater})
+    for path, records in (
+        (run / "results.jsonl", rows),
+        (texts / "texts.jsonl", lines),
+        (run / "labels.jsonl", labels),
+    ):
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    builder = Builder(lambda text: list(range(len(text.split()))), lambda ids: " ".join(f"t{i}" for i in ids))
+    prompts = {"p1": "one", "p2": "two", "p3": "three"}  # p4 is not a train prompt
+    examples = mined_examples([MiningRound(run, texts)], prompts, builder)
+    assert sorted({(e.prompt, e.harmful) for e in examples}) == [("one", 1), ("two", 0)]
+    assert all(e.kind == "mined" for e in examples)

@@ -32,6 +32,7 @@ GLOBAL_FLAGS = (
     "log_format",
     "log_text",
     "lexicon",
+    "harm_model",
     "default_policy",
     "load_plugins",
     "disable_plugins",
@@ -82,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="plugins never to load, comma-separated (env INFERENCEGUARD_DISABLE_PLUGINS)",
     )
     parser.add_argument("--lexicon", help="word list of the lexicon policy, JSON (env INFERENCEGUARD_LEXICON)")
+    parser.add_argument(
+        "--harm-model",
+        help="folder of another harm model (harm.manifest.json + ONNX), e.g. one retrained for a domain "
+        "(env INFERENCEGUARD_HARM_MODEL)",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True)
     generate_command.add_parser(subparsers)
     serve_command.add_parsers(subparsers)

@@ -36,6 +36,7 @@ class Settings:
     load_plugins: str = ""  # comma list of entry-point plugins to load; "*" = all installed; empty = none
     disable_plugins: str = ""  # comma list of plugins never to load, built-in ones included
     lexicon: str | None = None  # word list of the lexicon policy (JSON); unset = the shipped example list
+    harm_model: str | None = None  # folder with harm.manifest.json and its ONNX file; unset = the shipped model
     log_level: str | None = None  # unset = the command's default: INFO for serve, WARNING otherwise
     log_format: str = "json"  # json (one object a line) | text
     log_text: bool = False  # request logs include prompt and response text: debugging only, they may be harmful

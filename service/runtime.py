@@ -88,9 +88,16 @@ def build_registry(settings: Settings, lm: LanguageModel | None = None) -> Regis
         lm_id=lm.model_id if lm else "",
         hidden_size=lm.hidden_size if lm else 0,
         hidden_layer=lm.hidden_layer if lm else -1,
-        plugin_settings={"lexicon": {"path": settings.lexicon}} if settings.lexicon else {},
+        plugin_settings=_plugin_settings(settings),
     )
     return Registry(plugins, context)
+
+
+def _plugin_settings(settings: Settings) -> dict[str, dict[str, str]]:
+    """The built-in plugin's settings: the lexicon's word list and the harm model's folder, where set."""
+    chosen = {"lexicon": settings.lexicon, "harm": settings.harm_model}
+    key = {"lexicon": "path", "harm": "model"}
+    return {name: {key[name]: value} for name, value in chosen.items() if value}
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -3,10 +3,18 @@ dev-split check refers to dataset prompts by id only."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 
 from inferenceguard.bench.policy_bench import dev_prompts
+from inferenceguard.policies.builtin.plugin import MODELS
+from inferenceguard.policies.types import PolicyLoadError
 from inferenceguard.service.engine import SearchOptions
+from inferenceguard.service.runtime import build_registry
 from tests.real import real_runtime
 
 pytestmark = pytest.mark.slow
@@ -36,3 +44,17 @@ def test_harm_policy_keeps_harmful_dev_prompts_within_budget_where_sampling_does
     assert len(over_budget) >= 3, f"sampling stayed within budget on too many dev prompts: {over_budget}"
     assert [p.id for p, r in zip(prompts, guarded, strict=True) if not r.safe] == []
     assert all(r.policies == (("harm", "1.0.0"),) for r in guarded)
+
+
+def test_another_harm_model_folder_is_loaded_and_a_broken_one_is_refused(tmp_path: Path) -> None:
+    shipped = MODELS / "harm"
+    for name in ("good", "broken"):
+        shutil.copytree(shipped, tmp_path / name)
+    onnx_file = tmp_path / "broken" / json.loads((shipped / "harm.manifest.json").read_text())["onnx"]
+    onnx_file.write_bytes(onnx_file.read_bytes()[:-8])
+    runtime = real_runtime()
+    good = build_registry(dataclasses.replace(runtime.settings, harm_model=str(tmp_path / "good")), runtime.lm)
+    assert good.load("harm").cost_functions["harm"]([REQUEST], [COMPLIANCE])[0] > 0.5
+    broken = build_registry(dataclasses.replace(runtime.settings, harm_model=str(tmp_path / "broken")), runtime.lm)
+    with pytest.raises(PolicyLoadError, match="sha256"):
+        broken.load("harm")

@@ -25,7 +25,9 @@ def _harm(context: LoadContext) -> Any:
     from inferenceguard.policies.builtin.harm import HarmCost
     from inferenceguard.policies.builtin.minilm import shared_encoder
 
-    return HarmCost(shared_encoder(context.home))
+    folder = context.plugin_settings.get("harm", {}).get("model")
+    manifest = Path(folder) / "harm.manifest.json" if folder else MODELS / "harm" / "harm.manifest.json"
+    return HarmCost(shared_encoder(context.home), manifest)
 
 
 def _lexicon(context: LoadContext) -> Any:

@@ -50,12 +50,14 @@ def agreement(rows: Sequence[Row], sources: Mapping[str, Verdict]) -> list[dict[
             for second in names[i + 1 :]:
                 pairs = [(sources[first](r), sources[second](r)) for r in mine]
                 both = [(a, b) for a, b in pairs if a is not None and b is not None]
+                if not both:
+                    continue
                 out.append(
                     {
                         "kind": kind,
                         "sources": [first, second],
                         "rows": len(both),
-                        "agreement": sum(a == b for a, b in both) / len(both) if both else None,
+                        "agreement": sum(a == b for a, b in both) / len(both),
                         "kappa": cohen_kappa([a for a, _ in both], [b for _, b in both]),
                     }
                 )

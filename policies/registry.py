@@ -25,7 +25,8 @@ from inferenceguard.policies.types import (
 )
 
 log = logging.getLogger(__name__)
-_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+# a name, optionally pinned to an earlier version of a built-in model kept for comparison (e.g. harm@1.0.0)
+_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}(@[0-9][a-z0-9.+-]{0,31})?$")
 HOOKS = {
     "register_cost_functions": "cost_function",
     "register_reward_functions": "reward_function",

@@ -58,3 +58,10 @@ def test_another_harm_model_folder_is_loaded_and_a_broken_one_is_refused(tmp_pat
     broken = build_registry(dataclasses.replace(runtime.settings, harm_model=str(tmp_path / "broken")), runtime.lm)
     with pytest.raises(PolicyLoadError, match="sha256"):
         broken.load("harm")
+
+
+def test_the_previous_harm_model_stays_loadable_for_comparison() -> None:
+    runtime = real_runtime()
+    options = SearchOptions(num_candidates=4, block_tokens=8, max_new_tokens=8, seed=0)
+    result = runtime.engine.run(BENIGN[0], options, guard=runtime.guard(["harm@1.0.0"]))
+    assert result.policies == (("harm@1.0.0", "1.0.0"),) and set(result.costs) == {"harm@1.0.0"}

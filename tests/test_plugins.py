@@ -50,7 +50,8 @@ def registry_with(*plugins: Any, blocked: tuple[str, ...] = ()) -> Registry:
 
 def test_builtin_policies_are_registered_through_the_hooks() -> None:
     registry = registry_with()
-    assert {"harm", "toxicity", "lexicon"} <= set(registry.policy_ids())
+    assert {"harm", "harm@1.0.0", "toxicity", "lexicon"} <= set(registry.policy_ids())
+    assert registry.spec("harm@1.0.0").cost_functions == {"harm@1.0.0": 0.5}
     assert registry.spec("toxicity").plugin == "builtin"
     assert ("cost_function", "toxicity") in registry.scorers and ("reward_function", "relevance") in registry.scorers
 
@@ -90,6 +91,17 @@ def test_a_name_registered_twice_is_refused_and_names_the_owner() -> None:
     assert "cost_function 'toxicity' is already registered by plugin 'builtin'" in registry.errors["test-plugin-0"]
 
 
+@pytest.mark.parametrize("name", ["Harm", "harm@", "harm@v1", "harm@1.0@2", "a" * 65])
+def test_names_are_lowercase_with_at_most_a_version_pin(name: str) -> None:
+    class Odd:
+        @hookimpl
+        def register_policies(self, register: Any) -> None:
+            register(name, cost_functions={"harm": 0.5}, version="1")
+
+    registry = registry_with(Odd())
+    assert "must match" in registry.errors["test-plugin-0"] and name not in registry.policy_ids()
+
+
 @pytest.mark.parametrize(
     ("policy", "message"),
     [
@@ -125,7 +137,7 @@ def test_a_blocked_plugin_is_not_loaded() -> None:
 
 
 def test_unknown_policy_lists_the_known_ones() -> None:
-    with pytest.raises(UnknownPolicyError, match="policy 'nope' is not registered; known policies: harm, lexicon"):
+    with pytest.raises(UnknownPolicyError, match="policy 'nope' is not registered; known policies: harm, harm@1.0.0, lexicon"):
         registry_with().spec("nope")
 
 

@@ -13,6 +13,7 @@ from inferenceguard.policies.types import LoadContext
 MODELS = Path(__file__).parent / "models"
 CRITICS = MODELS / "critics"
 EXHAUSTED = " [The rest of this answer was withheld by the safety policy.]"
+HARM_PREVIOUS = "1.0.0"  # models/harm-1.0.0 and critics/harm-1.0.0 keep it loadable as policy harm@1.0.0
 
 
 def _toxicity(context: LoadContext) -> Any:
@@ -22,12 +23,15 @@ def _toxicity(context: LoadContext) -> Any:
 
 
 def _harm(context: LoadContext) -> Any:
+    folder = context.plugin_settings.get("harm", {}).get("model")
+    return _harm_from(Path(folder) if folder else MODELS / "harm", context)
+
+
+def _harm_from(folder: Path, context: LoadContext) -> Any:
     from inferenceguard.policies.builtin.harm import HarmCost
     from inferenceguard.policies.builtin.minilm import shared_encoder
 
-    folder = context.plugin_settings.get("harm", {}).get("model")
-    manifest = Path(folder) / "harm.manifest.json" if folder else MODELS / "harm" / "harm.manifest.json"
-    return HarmCost(shared_encoder(context.home), manifest)
+    return HarmCost(shared_encoder(context.home), folder / "harm.manifest.json")
 
 
 def _lexicon(context: LoadContext) -> Any:
@@ -58,6 +62,12 @@ def register_cost_functions(register: Any) -> None:
         version="1.0.0",
         description="P(answer complies with a harmful request), MiniLM embeddings + trained head (ONNX)",
     )
+    register(
+        f"harm@{HARM_PREVIOUS}",
+        lambda context: _harm_from(MODELS / f"harm-{HARM_PREVIOUS}", context),
+        version=HARM_PREVIOUS,
+        description="the previous harm model, kept for comparison",
+    )
     register("lexicon", _lexicon, version="1.0.0", description="organisation word/regex list with per-entry costs")
 
 
@@ -74,6 +84,11 @@ def register_critics(register: Any) -> None:
             manifest,
             description="two-head latent critic (p_safe, value) for SmolLM2-135M-Instruct",
         )
+    register(
+        f"harm-smollm2-135m@{HARM_PREVIOUS}",
+        CRITICS / f"harm-{HARM_PREVIOUS}" / "harm-smollm2-135m.manifest.json",
+        description="the critic of the previous harm model",
+    )
 
 
 def _critic_for(policy: str) -> str | None:
@@ -89,6 +104,14 @@ def register_policies(register: Any) -> None:
         critic=_critic_for("harm"),
         version="1.0.0",
         description="no compliance with harmful requests (budget 0.5 on P(harmful compliance))",
+        exhausted_message=EXHAUSTED,
+    )
+    register(
+        f"harm@{HARM_PREVIOUS}",
+        cost_functions={f"harm@{HARM_PREVIOUS}": 0.5},
+        critic=f"harm-smollm2-135m@{HARM_PREVIOUS}",
+        version=HARM_PREVIOUS,
+        description="the harm policy with its previous cost model and critic, kept for comparison",
         exhausted_message=EXHAUSTED,
     )
     register(

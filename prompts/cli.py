@@ -24,6 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     write.add_argument("--out", type=Path, required=True, help="JSONL to write (id, prompt, category, topic, form)")
     write.add_argument("--samples", type=int, default=3, help="requests asked for per topic and form")
     write.add_argument("--seed", type=int, default=0)
+    write.add_argument("--limit", type=int, help="only the first LIMIT commissions (a quick look)")
     write.set_defaults(handler=run_write)
 
 
@@ -35,7 +36,7 @@ def run_write(args: argparse.Namespace, settings: Settings) -> int:
     from inferenceguard.service.runtime import load_language_model
 
     lm = load_language_model(settings)
-    asked = [c for c in commissions() for _ in range(args.samples)]
+    asked = [c for c in commissions()[: args.limit] for _ in range(args.samples)]
     answers = list(zip(asked, write_requests(lm, [c.messages() for c in asked], args.seed), strict=True))
     known = {normalise(r.text) for r in load_prompts(settings.home) if r.source != "lm-written"}
     encoder = shared_encoder(settings.home)

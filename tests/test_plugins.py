@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import re
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +138,10 @@ def test_a_blocked_plugin_is_not_loaded() -> None:
 
 
 def test_unknown_policy_lists_the_known_ones() -> None:
-    with pytest.raises(UnknownPolicyError, match="policy 'nope' is not registered; known policies: harm, harm@1.0.0, lexicon"):
+    with pytest.raises(
+        UnknownPolicyError,
+        match=re.escape("policy 'nope' is not registered; known policies: harm, harm@1.0.0, lexicon"),
+    ):
         registry_with().spec("nope")
 
 

@@ -89,7 +89,7 @@ def run_train_harm(args: argparse.Namespace, settings: Settings) -> int:
         out,
         shared_encoder(settings.home).embed,
         _command(),
-        design=args.design,
+        designs=args.design,
         mined=rounds,
         version=args.version,
     )

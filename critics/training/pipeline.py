@@ -50,48 +50,58 @@ def train_harm_model(
     embed: Callable[..., np.ndarray],
     command: str,
     *,
-    design: str = "factored",
+    designs: Sequence[str] = ("factored",),
     mined: Sequence[MiningRound] = (),
     version: str = "2.0.0",
-) -> dict[str, Any]:
-    records = load_prompts(home)
-    rollouts, _ = base_rollouts(lm, home, plan)
-    builder = harm_model.Builder(lambda text: lm.tokenizer(text)["input_ids"], lm.decode)
-    examples = harm_model.build_examples(records, harmful_answers(home), rollouts, builder.tokenize, lm.decode)
-    train_prompts = {r.id: r.text for r in records if r.split == "train"}
-    examples += mined_examples(mined, train_prompts, builder)
+) -> dict[str, dict[str, Any]]:
+    """Train each design on the same examples; with several designs each goes to out/DESIGN."""
+    examples = _harm_examples(lm, home, plan, mined)
     data = harm_model.harm_data(
         examples,
         _embed_all(embed, [e.prompt for e in examples], "embedding prompts"),
         _embed_all(embed, [e.response for e in examples], "embedding answers"),
     )
     held = np.array([e.held_out for e in examples])
-    model = harm_heads.train(design, data.take(~held))
     held_examples = [e for e in examples if e.held_out]
-    metrics = harm_model.evaluate(model, data.take(held), held_examples, harm_model_budget())
-    metrics["train_examples"] = float((~held).sum())
-    metrics["mined_examples"] = float(sum(e.kind == "mined" for e in examples))
-    sample = {
-        "prompt_embedding": torch.from_numpy(data.prompts[:8]),
-        "response_embedding": torch.from_numpy(data.responses[:8]),
-    }
-    export_onnx(
-        model,
-        sample,
-        ["cost"],
-        out,
-        "harm",
-        "cost_function",
-        version,
-        design=design,
-        cost_semantics="prefix",
-        default_budget=harm_model_budget(),
-        features="all-MiniLM-L6-v2 mean-pooled, L2-normalised",
-        training_data_sha256=harm_model.data_hash(examples),
-        metrics=metrics,
-        command=command,
-    )
-    return metrics
+    results = {}
+    for design in designs:
+        model = harm_heads.train(design, data.take(~held))
+        metrics = harm_model.evaluate(model, data.take(held), held_examples, harm_model_budget())
+        metrics["train_examples"] = float((~held).sum())
+        metrics["mined_examples"] = float(sum(e.kind == "mined" for e in examples))
+        sample = {
+            "prompt_embedding": torch.from_numpy(data.prompts[:8]),
+            "response_embedding": torch.from_numpy(data.responses[:8]),
+        }
+        export_onnx(
+            model,
+            sample,
+            ["cost"],
+            out / design if len(designs) > 1 else out,
+            "harm",
+            "cost_function",
+            version,
+            design=design,
+            cost_semantics="prefix",
+            default_budget=harm_model_budget(),
+            features="all-MiniLM-L6-v2 mean-pooled, L2-normalised",
+            training_data_sha256=harm_model.data_hash(examples),
+            metrics=metrics,
+            command=command,
+        )
+        results[design] = metrics
+    return results
+
+
+def _harm_examples(
+    lm: LanguageModel, home: Path, plan: RolloutPlan, mined: Sequence[MiningRound]
+) -> list[harm_model.Example]:
+    records = load_prompts(home)
+    rollouts, _ = base_rollouts(lm, home, plan)
+    builder = harm_model.Builder(lambda text: lm.tokenizer(text)["input_ids"], lm.decode)
+    examples = harm_model.build_examples(records, harmful_answers(home), rollouts, builder.tokenize, lm.decode)
+    train_prompts = {r.id: r.text for r in records if r.split == "train"}
+    return examples + mined_examples(mined, train_prompts, builder)
 
 
 def harm_model_budget() -> float:

@@ -102,6 +102,12 @@ def _prompts(args: argparse.Namespace, home: Path) -> tuple[list[Any], dict[str,
     return split_prompts(load_prompts(home), args.split, _counts(args), args.offset), source
 
 
+def _guide_versions(runtime: Any, policies: list[str]) -> dict[str, str]:
+    """Each guiding policy's and cost function's version: rows guided by another model version are another run."""
+    guard = runtime.guard(policies)
+    return dict(guard.policies) | {f"cost:{c.name}": str(getattr(c.function, "version", "")) for c in guard.costs}
+
+
 def _counts(args: argparse.Namespace) -> dict[str, int]:
     counts = {"harmful": args.harmful, "toxic": args.toxic, "benign": args.benign}
     extra = {"hard_negatives": args.hard_negatives, "lm_written": args.lm_written}
@@ -115,6 +121,7 @@ def _config(args: argparse.Namespace, runtime: Any, policies: list[str], source:
         "device": str(runtime.lm.device),
         "dtype": runtime.settings.dtype,
         "policies": policies,
+        "guide_versions": _guide_versions(runtime, policies),
         "N": args.num_candidates,
         "K": max(1, args.num_candidates // 4),
         "w": args.block_tokens,

@@ -80,7 +80,7 @@ def train_harm_model(
             out / design if len(designs) > 1 else out,
             "harm",
             "cost_function",
-            version,
+            version if len(designs) == 1 else f"{version}+{design}",
             design=design,
             cost_semantics="prefix",
             default_budget=harm_model_budget(),

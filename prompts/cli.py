@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections.abc import Sequence
@@ -37,13 +38,25 @@ def run_write(args: argparse.Namespace, settings: Settings) -> int:
 
     lm = load_language_model(settings)
     asked = [c for c in commissions()[: args.limit] for _ in range(args.samples)]
-    answers = list(zip(asked, write_requests(lm, [c.messages() for c in asked], args.seed), strict=True))
+    answers = list(zip(asked, _written(lm, asked, args, settings.home), strict=True))
     known = {normalise(r.text) for r in load_prompts(settings.home) if r.source != "lm-written"}
     encoder = shared_encoder(settings.home)
     records = requests(answers, known, lambda texts: near_duplicates(encoder.embed(texts)))
     args.out.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     print(f"prompts: {len(records)} requests from {len(answers)} answers written to {args.out}", file=sys.stderr)
     return 0
+
+
+def _written(lm: Any, asked: list[Any], args: argparse.Namespace, home: Path) -> list[str]:
+    """The LM's raw answers, cached by what was asked, so the filters can change without sampling again."""
+    key = hashlib.sha256(json.dumps([[c.topic, c.form] for c in asked] + [args.seed]).encode()).hexdigest()[:12]
+    cache = home / "rollouts" / f"lm-written-{key}.json"
+    if cache.exists():
+        return list(json.loads(cache.read_text()))
+    answers = write_requests(lm, [c.messages() for c in asked], args.seed)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(answers))
+    return answers
 
 
 def write_requests(lm: Any, chats: Sequence[list[dict[str, str]]], seed: int) -> list[str]:

@@ -26,7 +26,15 @@ def test_commissions_are_few_shot_chats_ending_with_the_request() -> None:
 def test_clean_keeps_one_plain_request() -> None:
     assert clean('1. "How do I repot a cactus?"\nThanks!') == "How do I repot a cactus?"
     assert clean("Question: Explain what a pivot table does.") == "Explain what a pivot table does."
-    for bad in ("Hi?", "Here is a question about tea: what is it?", "How do I repot a cactus", "", "?? !! ..."):
+    assert clean("Give me three tips for sleeping well.") == "Give me three tips for sleeping well."
+    for bad in (
+        "Hi?",
+        "Here is a question about tea: what is it?",
+        "How do I repot a cactus",
+        "",
+        "?? !! ...",
+        "Stretching is a normal part of life.",  # a statement, not a request
+    ):
         assert clean(bad) is None, bad
 
 
@@ -37,6 +45,7 @@ def test_requests_are_unique_new_and_named_by_their_text() -> None:
         (tea, "How do I brew green tea!"),  # the same normalised text: a duplicate
         (cats, "Why do cats purr?"),
         (cats, "What is the capital of France?"),  # already in another prompt set
+        (cats, "How do I cook fluffy rice on the stove?"),  # a worked example, echoed back
     ]
     records = requests(answers, known={"what is the capital of france"})
     assert [r["prompt"] for r in records] == ["How do I brew green tea?", "Why do cats purr?"]

@@ -25,7 +25,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     harm = actions.add_parser("train-harm-model", help="train the harm cost model (MiniLM features + head)")
     harm.add_argument("--out", type=Path, help="output folder (default: <home>/harm)")
     harm.add_argument(
-        "--design", choices=("joint", "factored"), default="factored", help="critics/training/harm_heads.py"
+        "--design",
+        nargs="+",
+        choices=("joint", "factored"),
+        default=["factored"],
+        help="critics/training/harm_heads.py; several: each into OUT/DESIGN, trained on the same examples",
     )
     harm.add_argument(
         "--mined",

@@ -10,10 +10,11 @@ import pytest
 
 from inferenceguard.evaluation.judge import Judge
 from inferenceguard.evaluation.methods import Method
-from inferenceguard.evaluation.prompt_sets import EvalPrompt, file_prompts, run_order, seed_of
+from inferenceguard.evaluation.prompt_sets import EvalPrompt, file_prompts, run_order, seed_of, split_prompts
 from inferenceguard.evaluation.report import SAFETY_VS_REWARD, SAFETY_VS_SECONDS, markdown_table, plot
 from inferenceguard.evaluation.runner import EvalPlan, read_rows, run_eval
 from inferenceguard.evaluation.summary import summarise
+from inferenceguard.prompts.catalog import PromptRecord
 from inferenceguard.service.engine import LanguageModel, SearchOptions
 from inferenceguard.service.engine.errors import InvalidOptionError
 from tests.server_helpers import tiny_runtime
@@ -180,3 +181,21 @@ def test_eval_refuses_bad_flags_before_loading_anything(flags: list[str], messag
 
     done = cli("eval", *flags)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_split_slices_take_each_pool_in_hash_order_after_an_offset() -> None:
+    records = [PromptRecord(f"h{i}", "advbench", f"harm {i}", "harmful", split="dev") for i in range(6)]
+    records += [PromptRecord(f"b{i}", "aplomb", f"plain {i}", "benign", split="dev") for i in range(3)]
+    records += [
+        PromptRecord(f"t{i}", "inferenceguard-hard", f"hard {i}", "benign", "hard_negative", split="dev")
+        for i in range(3)
+    ]
+    first = split_prompts(records, "dev", {"harmful": 2, "benign": 3})
+    assert [p.kind for p in first] == ["harmful"] * 2 + ["benign"] * 3
+    assert not any(p.source == "inferenceguard-hard" for p in first)  # the typed set is its own pool
+    typed = split_prompts(records, "dev", {"hard_negatives": 3})
+    assert {p.id for p in typed} == {"t0", "t1", "t2"} and all(p.category == "hard_negative" for p in typed)
+    second = split_prompts(records, "dev", {"harmful": 2}, offset=2)
+    assert not {p.id for p in second} & {p.id for p in first}
+    with pytest.raises(InvalidOptionError, match="after 4 but the dev split has 6"):
+        split_prompts(records, "dev", {"harmful": 3}, offset=4)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -56,11 +57,7 @@ def train_harm_model(
 ) -> dict[str, dict[str, Any]]:
     """Train each design on the same examples; with several designs each goes to out/DESIGN."""
     examples = _harm_examples(lm, home, plan, mined)
-    data = harm_model.harm_data(
-        examples,
-        _embed_all(embed, [e.prompt for e in examples], "embedding prompts"),
-        _embed_all(embed, [e.response for e in examples], "embedding answers"),
-    )
+    data = harm_model.harm_data(examples, *_embeddings(examples, embed, home))
     held = np.array([e.held_out for e in examples])
     held_examples = [e for e in examples if e.held_out]
     results = {}
@@ -91,6 +88,22 @@ def train_harm_model(
         )
         results[design] = metrics
     return results
+
+
+def _embeddings(
+    examples: Sequence[harm_model.Example], embed: Callable[..., np.ndarray], home: Path
+) -> tuple[np.ndarray, np.ndarray]:
+    """Prompt and answer embeddings, cached by the examples' hash: trying another design or weighting is quick."""
+    ordered = hashlib.sha256(json.dumps([[e.prompt, e.response] for e in examples]).encode()).hexdigest()[:16]
+    cache = home / "harm-training" / f"embeddings-{ordered}.npz"  # rows follow the examples' order
+    if cache.exists():
+        with np.load(cache) as saved:
+            return saved["prompts"], saved["responses"]
+    prompts = _embed_all(embed, [e.prompt for e in examples], "embedding prompts")
+    responses = _embed_all(embed, [e.response for e in examples], "embedding answers")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, prompts=prompts, responses=responses)
+    return prompts, responses
 
 
 def _harm_examples(

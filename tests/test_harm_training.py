@@ -1,4 +1,4 @@
-"""The harm cost model's two designs and its mined examples, on synthetic data."""
+"""The harm cost model's designs and its mined examples, on synthetic data."""
 
 from __future__ import annotations
 
@@ -11,36 +11,66 @@ import pytest
 import torch
 
 from inferenceguard.critics.training.export import export_onnx
-from inferenceguard.critics.training.harm_heads import DESIGNS, DIMENSION, FactoredHarmHead, HarmData, train
+from inferenceguard.critics.training.harm_heads import (
+    DESIGNS,
+    DIMENSION,
+    FactoredHarmHead,
+    GatedHarmHead,
+    HarmData,
+    train,
+)
 from inferenceguard.critics.training.harm_model import Builder
 from inferenceguard.critics.training.mined import MiningRound, mined_examples
 
 
 def synthetic(n: int = 600, seed: int = 0) -> HarmData:
-    """Harmful prompts point one way, benign another; answers that go along point a third way."""
+    """Harmful prompts point one way, benign another; answers that go along point a third way, refusals a fourth,
+    and answers to harmful prompts that neither go along nor refuse a fifth."""
     rng = np.random.default_rng(seed)
     harmful = rng.random(n) < 0.5
-    along = harmful & (rng.random(n) < 0.5)
+    draw = rng.random(n)
+    along, refusal = harmful & (draw < 0.5), harmful & (draw >= 0.75)
+    answer_axis = np.where(along, 2, np.where(refusal, 3, np.where(harmful, 4, 3)))
     axis = np.eye(DIMENSION, dtype=np.float32)
     prompts = rng.normal(0, 0.3, (n, DIMENSION)).astype(np.float32) + np.where(harmful[:, None], axis[0], axis[1])
-    responses = rng.normal(0, 0.3, (n, DIMENSION)).astype(np.float32) + np.where(along[:, None], axis[2], axis[3])
-    return HarmData(prompts, responses, along.astype(np.float32), np.ones(n, np.float32), harmful)
+    responses = rng.normal(0, 0.3, (n, DIMENSION)).astype(np.float32) + axis[answer_axis]
+    return HarmData(prompts, responses, along.astype(np.float32), np.ones(n, np.float32), harmful, refusal)
+
+
+def inputs(design: str, data: HarmData) -> dict[str, torch.Tensor]:
+    """The head's inputs; the gated design is given the true request label as its gate."""
+    embeddings = {
+        "prompt_embedding": torch.from_numpy(data.prompts),
+        "response_embedding": torch.from_numpy(data.responses),
+    }
+    if design != "gated":
+        return embeddings
+    return {"prompt_harm": torch.from_numpy(data.harmful_prompt.astype(np.float32)), **embeddings}
 
 
 @pytest.mark.parametrize("design", DESIGNS)
-def test_each_design_learns_goes_along_and_exports_with_parity(design: str, tmp_path: Path) -> None:
+def test_each_design_flags_going_along_and_exports_with_parity(design: str, tmp_path: Path) -> None:
     data = synthetic()
     model = train(design, data, epochs=20)
+    feeds = inputs(design, data)
     with torch.no_grad():
-        cost = model(torch.from_numpy(data.prompts), torch.from_numpy(data.responses)).numpy()
+        cost = model(*feeds.values()).numpy()
     assert cost.shape == (len(data.labels),)
-    assert cost[data.labels > 0].mean() > 0.8 and cost[data.labels == 0].mean() < 0.2
-    sample = {
-        "prompt_embedding": torch.from_numpy(data.prompts[:8]),
-        "response_embedding": torch.from_numpy(data.responses[:8]),
-    }
+    assert cost[data.labels > 0].mean() > 0.8 and cost[~data.harmful_prompt].mean() < 0.2
+    sample = {key: value[:8] for key, value in feeds.items()}
     manifest = export_onnx(model, sample, ["cost"], tmp_path, "harm", "cost_function", "2.0.0", design=design)
-    assert json.loads(manifest.read_text())["design"] == design
+    written = json.loads(manifest.read_text())
+    assert written["design"] == design and [i["name"] for i in written["inputs"]] == list(feeds)
+
+
+def test_the_gated_design_lets_only_refusals_through_a_harmful_request() -> None:
+    data = synthetic()
+    model = train("gated", data, epochs=20)
+    assert isinstance(model, GatedHarmHead)
+    with torch.no_grad():
+        cost = model(*inputs("gated", data).values()).numpy()
+    neither = data.harmful_prompt & ~data.refusal & (data.labels == 0)
+    assert cost[data.refusal].mean() < 0.2 and cost[neither].mean() > 0.8
 
 
 def test_the_factored_cost_never_exceeds_the_prompt_factor() -> None:
@@ -83,3 +113,12 @@ def test_mined_examples_take_the_less_safe_reading_and_skip_withheld(tmp_path: P
     examples = mined_examples([MiningRound(run, texts)], prompts, builder)
     assert sorted({(e.prompt, e.harmful) for e in examples}) == [("one", 1), ("two", 0)]
     assert all(e.kind == "mined" for e in examples)
+    assert {e.prompt for e in examples if e.refusal} == {"two"}  # R refuses; N does not go along, nor refuses
+
+
+def test_a_request_at_the_gate_threshold_costs_half() -> None:
+    head = GatedHarmHead(gate_threshold=0.7)
+    harm = head.request_harm(torch.tensor([0.6, 0.7, 0.8])).tolist()
+    assert harm[0] < 0.5 < harm[2] and abs(harm[1] - 0.5) < 1e-6
+    with pytest.raises(ValueError, match="gate_threshold"):
+        GatedHarmHead(gate_threshold=1.0)

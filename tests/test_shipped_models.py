@@ -12,10 +12,11 @@ from onnx import numpy_helper
 
 from inferenceguard.critics.manifest import read_manifest, verify
 from inferenceguard.critics.training.critic import Critic
-from inferenceguard.critics.training.harm_heads import HarmHead
+from inferenceguard.critics.training.harm_heads import FactoredHarmHead, GatedHarmHead, HarmHead
 from inferenceguard.policies.builtin.plugin import MODELS
 
 MANIFESTS = sorted(MODELS.rglob("*.manifest.json"))
+HARM_DESIGNS = {"joint": HarmHead, "factored": FactoredHarmHead, "gated": GatedHarmHead}
 
 
 def torch_twin(manifest_path: Path) -> torch.nn.Module:
@@ -26,7 +27,7 @@ def torch_twin(manifest_path: Path) -> torch.nn.Module:
         for t in onnx.load(str(manifest.onnx_path)).graph.initializer
     }
     module: torch.nn.Module = (
-        HarmHead()
+        HARM_DESIGNS[manifest.details.get("design", "joint")]()
         if manifest.kind == "cost_function"
         else Critic(manifest.require("lm")["hidden_size"], weights["body.0.weight"].shape[0])
     )
@@ -48,8 +49,13 @@ def test_manifest_and_torch_onnx_parity(manifest_path: Path) -> None:
         spec.name: rng.standard_normal([5 if isinstance(d, str) else d for d in spec.shape]).astype(np.float32)
         for spec in manifest.inputs
     }
-    if manifest.kind == "cost_function":
-        feeds = {k: v / np.linalg.norm(v, axis=1, keepdims=True) for k, v in feeds.items()}  # unit embeddings
+    if manifest.kind == "cost_function":  # unit embeddings, and a probability for a gate
+        feeds = {
+            k: (1 / (1 + np.exp(-v)) if v.ndim == 1 else v / np.linalg.norm(v, axis=1, keepdims=True)).astype(
+                np.float32
+            )
+            for k, v in feeds.items()
+        }
     got = session.run([o.name for o in manifest.outputs], feeds)
     with torch.no_grad():
         expected = torch_twin(manifest_path)(*(torch.from_numpy(v) for v in feeds.values()))

@@ -27,8 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     harm.add_argument(
         "--design",
         nargs="+",
-        choices=("joint", "factored"),
-        default=["factored"],
+        choices=("joint", "factored", "gated"),
+        default=["gated"],
         help="critics/training/harm_heads.py; several: each into OUT/DESIGN, trained on the same examples",
     )
     harm.add_argument(
@@ -40,6 +40,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "(repeatable)",
     )
     harm.add_argument("--version", default="2.0.0", help="the model's version in its manifest")
+    harm.add_argument(
+        "--gate-threshold",
+        type=float,
+        default=0.5,
+        help="gated design: the request gate's P(harmful) that costs half the budget's worth (chosen on dev)",
+    )
     _rollout_flags(harm)
     harm.set_defaults(handler=run_train_harm)
 
@@ -78,8 +84,8 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_train_harm(args: argparse.Namespace, settings: Settings) -> int:
+    from inferenceguard.critics.training.harm_pipeline import train_harm_model
     from inferenceguard.critics.training.mined import MiningRound
-    from inferenceguard.critics.training.pipeline import train_harm_model
     from inferenceguard.policies.builtin.minilm import shared_encoder
     from inferenceguard.service.runtime import load_language_model
 
@@ -96,6 +102,7 @@ def run_train_harm(args: argparse.Namespace, settings: Settings) -> int:
         designs=args.design,
         mined=rounds,
         version=args.version,
+        gate_threshold=args.gate_threshold,
     )
     print(json.dumps({"out": str(out), "metrics": metrics}, indent=2))
     return 0

@@ -7,10 +7,15 @@ the answer so far r, both exported with the same ONNX signature (prompt_embeddin
   where "goes along" is what the reading rubric counts (A or H). A benign request costs little whatever the
   answer, so over-refusal is decided by the prompt factor alone, which is trained on every prompt of the train
   split (the LM-written requests and the hard negatives included).
+- `gated`: P(the request is harmful | p) x P(the answer is not a refusal | p, r). The request factor is a MiniLM
+  fine-tuned end to end (critics/training/gate.py), fed to the exported head as `prompt_harm`; the answer factor
+  lets only refusals through on a harmful request: an answer that does not go along but does not refuse either
+  is withheld too, since a search over many candidates finds whatever a "goes along" classifier misses.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,7 +24,7 @@ import torch
 from torch import nn
 
 DIMENSION = 384
-DESIGNS = ("joint", "factored")
+DESIGNS = ("joint", "factored", "gated")
 
 
 @dataclass(frozen=True)
@@ -29,11 +34,11 @@ class HarmData:
     labels: np.ndarray  # [n] 1 = the answer goes along with a harmful request
     weights: np.ndarray  # [n] per-example weight (mined and scarce kinds count more)
     harmful_prompt: np.ndarray  # [n] bool: the example's prompt is a harmful request
+    refusal: np.ndarray  # [n] bool: the answer refuses
 
     def take(self, mask: np.ndarray) -> HarmData:
-        return HarmData(
-            *(a[mask] for a in (self.prompts, self.responses, self.labels, self.weights, self.harmful_prompt))
-        )
+        arrays = (self.prompts, self.responses, self.labels, self.weights, self.harmful_prompt, self.refusal)
+        return HarmData(*(a[mask] for a in arrays))
 
 
 def _mlp(inputs: int, hidden: int) -> nn.Sequential:
@@ -73,7 +78,32 @@ class FactoredHarmHead(nn.Module):
         return self.prompt_harm(prompt_embedding) * self.goes_along(prompt_embedding, response_embedding)
 
 
-def train(design: str, data: HarmData, *, epochs: int = 15, seed: int = 0) -> nn.Module:
+class GatedHarmHead(nn.Module):
+    """The `gated` design's exported part: the request factor comes in as `prompt_harm` and is recentred so that
+    a request at the gate's threshold (chosen on dev) costs half."""
+
+    def __init__(self, hidden: int = 256, gate_threshold: float = 0.5) -> None:
+        super().__init__()
+        if not 0 < gate_threshold < 1:
+            raise ValueError(f"gate_threshold must be between 0 and 1, got {gate_threshold}")
+        self.answer = _mlp(3 * DIMENSION, hidden)
+        self.gate_offset: torch.Tensor
+        self.register_buffer("gate_offset", torch.tensor(math.log(gate_threshold / (1 - gate_threshold))))
+
+    def request_harm(self, prompt_harm: torch.Tensor) -> torch.Tensor:
+        p = prompt_harm.clamp(1e-6, 1 - 1e-6)
+        return torch.sigmoid(torch.log(p) - torch.log1p(-p) - self.gate_offset)
+
+    def not_refused(self, prompt_embedding: torch.Tensor, response_embedding: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.answer(_pair(prompt_embedding, response_embedding))).squeeze(1)
+
+    def forward(
+        self, prompt_harm: torch.Tensor, prompt_embedding: torch.Tensor, response_embedding: torch.Tensor
+    ) -> torch.Tensor:
+        return self.request_harm(prompt_harm) * self.not_refused(prompt_embedding, response_embedding)
+
+
+def train(design: str, data: HarmData, *, epochs: int = 15, seed: int = 0, gate_threshold: float = 0.5) -> nn.Module:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     tensors = [torch.from_numpy(np.ascontiguousarray(a)).float() for a in (data.prompts, data.responses, data.labels)]
@@ -82,6 +112,13 @@ def train(design: str, data: HarmData, *, epochs: int = 15, seed: int = 0) -> nn
         joint = HarmHead()
         _fit(joint, lambda b: joint(tensors[0][b], tensors[1][b]), tensors[2], weights, epochs, generator)
         return joint.eval()
+    if design == "gated":
+        gated = GatedHarmHead(gate_threshold=gate_threshold)
+        along = torch.from_numpy(np.flatnonzero(data.harmful_prompt))
+        p, r = (t[along] for t in tensors[:2])
+        y = torch.from_numpy(1.0 - data.refusal[along].astype(np.float32))
+        _fit(gated.answer, lambda b: gated.not_refused(p[b], r[b]), y, weights[along], epochs, generator)
+        return gated.eval()
     if design != "factored":
         raise ValueError(f"design must be one of {DESIGNS}, got {design!r}")
     model = FactoredHarmHead()

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from inferenceguard.critics.training.harm_heads import HarmData
 from inferenceguard.critics.training.metrics import roc_auc, threshold_metrics
@@ -40,6 +39,7 @@ class Example:
     kind: str  # where the pair comes from, for weights and per-kind metrics
     held_out: bool
     harmful_prompt: bool = True  # the prompt is a harmful request
+    refusal: bool = False  # the answer refuses (the `gated` design lets only these through a harmful request)
 
 
 def held_out(prompt: str) -> bool:
@@ -52,12 +52,19 @@ class Builder:
     def __init__(self, tokenize: Callable[[str], list[int]], decode: Callable[[list[int]], str]) -> None:
         self.tokenize, self.decode, self.examples = tokenize, decode, list[Example]()
 
-    def add(self, prompt: str, tokens: list[int], harmful: int, kind: str, harmful_prompt: bool = True) -> None:
+    def add(
+        self,
+        prompt: str,
+        tokens: list[int],
+        harmful: int,
+        kind: str,
+        harmful_prompt: bool = True,
+        refusal: bool = False,
+    ) -> None:
         lengths = [n for n in PREFIX_TOKENS if n < len(tokens)] + [len(tokens)]
         for length in lengths:
-            self.examples.append(
-                Example(prompt, self.decode(tokens[:length]), harmful, kind, held_out(prompt), harmful_prompt)
-            )
+            text = self.decode(tokens[:length])
+            self.examples.append(Example(prompt, text, harmful, kind, held_out(prompt), harmful_prompt, refusal))
 
 
 def build_examples(
@@ -73,7 +80,8 @@ def build_examples(
     for pair in answers:
         if text_hash(pair.prompt) not in blocked:
             kind = "qa-harmful" if pair.harmful else "qa-benign"
-            builder.add(pair.prompt, tokenize(pair.answer)[:64], int(pair.harmful), kind)
+            refused = is_refusal(pair.answer)
+            builder.add(pair.prompt, tokenize(pair.answer)[:64], int(pair.harmful), kind, refusal=refused)
     for rollout in rollouts:
         record = by_id.get(rollout.prompt_id)
         if record is None or record.category == "toxic_continuation" or not rollout.token_ids:
@@ -83,13 +91,14 @@ def build_examples(
             builder.add(record.text, rollout.token_ids, 0, kind, harmful_prompt=False)
         else:
             refused = is_refusal(decode(rollout.token_ids))
-            builder.add(record.text, rollout.token_ids, 0 if refused else 1, "lm-refusal" if refused else "lm-complied")
+            kind = "lm-refusal" if refused else "lm-complied"
+            builder.add(record.text, rollout.token_ids, 0 if refused else 1, kind, refusal=refused)
     harmful_prompts = sorted(
         {r.text for r in by_id.values() if r.label == "harmful" and r.category != "toxic_continuation"}
     )
     for prompt in harmful_prompts:  # refusals of several phrasings, so no single template is learnt
         for refusal in synthetic_refusals(prompt, REFUSALS_PER_PROMPT):
-            builder.add(prompt, tokenize(refusal), 0, "refusal")
+            builder.add(prompt, tokenize(refusal), 0, "refusal", refusal=True)
     return builder.examples
 
 
@@ -107,13 +116,13 @@ def harm_data(examples: Sequence[Example], prompts: np.ndarray, responses: np.nd
         np.array([e.harmful for e in examples], dtype=np.float32),
         np.array([KIND_WEIGHTS.get(e.kind, 1.0) for e in examples], dtype=np.float32),
         np.array([e.harmful_prompt for e in examples]),
+        np.array([e.refusal for e in examples]),
     )
 
 
-def evaluate(model: torch.nn.Module, data: HarmData, examples: Sequence[Example], budget: float) -> dict[str, float]:
-    """Held-out metrics at the budget, overall and for the kinds that decide over-refusal and search safety."""
-    with torch.no_grad():
-        scores = model(torch.from_numpy(data.prompts).float(), torch.from_numpy(data.responses).float()).numpy()
+def evaluate(scores: np.ndarray, data: HarmData, examples: Sequence[Example], budget: float) -> dict[str, float]:
+    """Held-out metrics of `scores` at the budget, overall and for the kinds that decide over-refusal and search
+    safety."""
     labels = data.labels
     kinds = np.array([e.kind for e in examples])
     metrics = {

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from inferenceguard.critics.training.harm_model import Builder, Example
 from inferenceguard.evaluation.audit import read_labels, read_texts
-from inferenceguard.evaluation.rubric import GOES_ALONG, WITHHELD
+from inferenceguard.evaluation.rubric import GOES_ALONG, REFUSES, WITHHELD
 from inferenceguard.evaluation.runner import read_rows
 
 SEVERITY = {"W": 0, "R": 1, "N": 2, "A": 3, "H": 4}
@@ -41,5 +41,6 @@ def mined_examples(rounds: Sequence[MiningRound], prompts: Mapping[str, str], bu
             if label is None or label == WITHHELD or prompt is None or row["kind"] != "harmful":
                 continue
             answer = texts[(row["method"], row["prompt_id"])][: row["judge"]["released_chars"]]
-            builder.add(prompt, builder.tokenize(answer), int(label in GOES_ALONG), "mined")
+            refused = label == REFUSES
+            builder.add(prompt, builder.tokenize(answer), int(label in GOES_ALONG), "mined", refusal=refused)
     return builder.examples[start:]

@@ -4,6 +4,9 @@ MiniLM embeddings of the prompt and of the response by a small head trained in t
 A refusal or a benign answer costs near 0; a compliant answer to a harmful request near 1. The response is
 scored in the context of its prompt, so the same text can cost differently after different prompts. A
 whole-text score of the response so far: a prefix cost.
+
+A model whose head takes a `prompt_harm` input (the `gated` design, harm 2.0.0) is also fed P(the request is
+harmful) from its request gate, a fine-tuned MiniLM run once per prompt (harm_gate.py).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from inferenceguard.critics.manifest import ManifestError, read_manifest, verify
+from inferenceguard.policies.builtin.harm_gate import RequestGate, gate_folder
 from inferenceguard.policies.builtin.minilm import MiniLmEncoder
 
 MODEL_DIR = Path(__file__).parent / "models" / "harm"
@@ -25,16 +29,20 @@ class HarmCost:
     semantics = "prefix"
     default_budget = DEFAULT_BUDGET
 
-    def __init__(self, encoder: MiniLmEncoder, manifest_path: Path = MODEL_DIR / "harm.manifest.json") -> None:
+    def __init__(self, encoder: MiniLmEncoder, manifest_path: Path, home: Path) -> None:
         manifest = read_manifest(manifest_path)
         if manifest.details.get("features") != "all-MiniLM-L6-v2 mean-pooled, L2-normalised":
             raise ManifestError(manifest_path, "features", "this runtime feeds all-MiniLM-L6-v2 embeddings")
         self.version = manifest.version
         self.session = verify(manifest)
         self.encoder = encoder
+        gated = any(spec.name == "prompt_harm" for spec in manifest.inputs)
+        self.gate = RequestGate(gate_folder(home, manifest)) if gated else None
 
     def __call__(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         if not responses:
             return np.zeros(0)
         feeds = {"prompt_embedding": self.encoder.embed(prompts), "response_embedding": self.encoder.embed(responses)}
+        if self.gate is not None:
+            feeds["prompt_harm"] = self.gate(prompts)
         return np.asarray(self.session.run(["cost"], feeds)[0], dtype=np.float64).reshape(-1)

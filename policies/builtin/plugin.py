@@ -31,7 +31,7 @@ def _harm_from(folder: Path, context: LoadContext) -> Any:
     from inferenceguard.policies.builtin.harm import HarmCost
     from inferenceguard.policies.builtin.minilm import shared_encoder
 
-    return HarmCost(shared_encoder(context.home), folder / "harm.manifest.json")
+    return HarmCost(shared_encoder(context.home), folder / "harm.manifest.json", context.home)
 
 
 def _lexicon(context: LoadContext) -> Any:

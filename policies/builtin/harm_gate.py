@@ -1,0 +1,74 @@
+"""The request gate of a `gated` harm model at run time: P(the request is harmful), once per prompt.
+
+The gate's ONNX file is built from the shipped adapters on first use (harm_gate_build.py) into a cache folder named
+by the adapters' sha256, so a new gate never reuses an old build.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from inferenceguard.critics.artifacts import sha256_of
+from inferenceguard.critics.manifest import Manifest, ManifestError
+from inferenceguard.critics.onnx_runtime import open_session
+
+MAX_TOKENS = 256
+_CACHE_SIZE = 256  # prompts: one request scores one prompt many times
+
+
+class RequestGate:
+    def __init__(self, folder: Path) -> None:
+        from tokenizers import Tokenizer
+
+        from inferenceguard.policies.builtin.harm_gate_build import GATE_ONNX
+
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(MAX_TOKENS, direction="left")  # keep the request after a long passage
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self.session = open_session(folder / GATE_ONNX, threads=2)
+        self._cache: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()  # worker threads share one gate
+
+    def __call__(self, prompts: Sequence[str]) -> np.ndarray:
+        """[B] P(harmful) of each prompt."""
+        with self._lock:
+            known = {p: self._cache[p] for p in prompts if p in self._cache}
+        missing = sorted(set(prompts) - set(known))
+        if missing:
+            fresh = dict(zip(missing, self._run(missing).tolist(), strict=True))
+            with self._lock:
+                self._cache.update(fresh)
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            known.update(fresh)
+        return np.array([known[p] for p in prompts], dtype=np.float32)
+
+    def _run(self, prompts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(prompts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        return np.asarray(self.session.run(["p_harmful"], {"input_ids": ids, "attention_mask": mask})[0])
+
+
+def gate_folder(home: Path, manifest: Manifest) -> Path:
+    """The built gate of `manifest` (its `gate` entry), building it on first use after checking the weights."""
+    spec = manifest.require("gate")
+    weights = manifest.path.parent / spec["weights"]
+    if not weights.exists():
+        raise ManifestError(manifest.path, "gate.weights", f"{weights} does not exist")
+    digest = sha256_of(weights)
+    if digest != spec["sha256"]:
+        raise ManifestError(manifest.path, "gate.sha256", f"{weights.name} has sha256 {digest}")
+    folder = home / "scorers" / f"harm-gate-{digest[:16]}"
+    from inferenceguard.policies.builtin.harm_gate_build import GATE_ONNX, build
+
+    if not (folder / GATE_ONNX).exists():
+        from safetensors.torch import load_file
+
+        build(folder, load_file(str(weights)), int(spec["rank"]), float(spec["alpha"]), tuple(spec["targets"]))
+    return folder

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 import torch
 from torch import nn
 
+from inferenceguard.critics.artifacts import sha256_of
 from inferenceguard.critics.lora import LoraLinear, adapter_state, add_adapters, merge_adapters
+from inferenceguard.critics.manifest import Manifest, ManifestError, read_manifest
 from inferenceguard.critics.training.gate import CONTEXT_SHARE, gate_examples
 from inferenceguard.prompts.catalog import PromptRecord, QAPair
 
@@ -74,3 +78,47 @@ def test_a_gate_builds_into_onnx_that_matches_pytorch(tmp_path: Path) -> None:
     build(tmp_path, state, 2, 4.0, ("query",))  # raises if ONNX and PyTorch differ
     scores = RequestGate(tmp_path)(["how do I bake bread", "how do I bake bread", "x " * 400])
     assert scores.shape == (3,) and ((scores > 0) & (scores < 1)).all() and scores[0] == scores[1]
+
+
+def gate_manifest(folder: Path, sha256: str | None = None) -> Manifest:
+    """A manifest naming a small gate (random adapters) saved in `folder`."""
+    from safetensors.torch import save_file
+
+    from inferenceguard.policies.builtin.harm_gate_build import gate_with_adapters
+
+    gate, _ = gate_with_adapters({}, 2, 4.0, ("query",))
+    save_file(adapter_state(gate), str(folder / "gate.safetensors"))
+    spec = {"weights": "gate.safetensors", "sha256": sha256 or sha256_of(folder / "gate.safetensors")}
+    fields = {"name": "harm", "version": "0", "kind": "cost_function", "onnx": "x", "sha256": "x"}
+    gate_spec = {**spec, "rank": 2, "alpha": 4.0, "targets": ["query"]}
+    (folder / "harm.manifest.json").write_text(json.dumps({**fields, "inputs": [], "outputs": [], "gate": gate_spec}))
+    return read_manifest(folder / "harm.manifest.json")
+
+
+def test_a_gate_whose_weights_differ_from_the_manifest_is_refused(tmp_path: Path) -> None:
+    from inferenceguard.policies.builtin.harm_gate import gate_folder
+
+    with pytest.raises(ManifestError, match=r"gate\.sha256"):
+        gate_folder(tmp_path / "home", gate_manifest(tmp_path, sha256="0" * 64))
+
+
+def test_a_gate_built_by_another_process_meanwhile_wins_and_no_half_file_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inferenceguard.policies.builtin import harm_gate_build
+    from inferenceguard.policies.builtin.harm_gate import gate_folder
+
+    manifest = gate_manifest(tmp_path)
+    home = tmp_path / "home"
+
+    def build_while_another_finishes(target: Path, *args: object) -> None:
+        target.mkdir(parents=True)
+        (target / harm_gate_build.GATE_ONNX).write_text("mine")
+        other = home / "scorers" / target.name.split(".building-")[0]
+        other.mkdir(parents=True)
+        (other / harm_gate_build.GATE_ONNX).write_text("theirs")
+
+    monkeypatch.setattr(harm_gate_build, "build", build_while_another_finishes)
+    folder = gate_folder(home, manifest)
+    assert (folder / harm_gate_build.GATE_ONNX).read_text() == "theirs"
+    assert [p.name for p in (home / "scorers").iterdir()] == [folder.name]

@@ -6,6 +6,8 @@ by the adapters' sha256, so a new gate never reuses an old build.
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -70,5 +72,11 @@ def gate_folder(home: Path, manifest: Manifest) -> Path:
     if not (folder / GATE_ONNX).exists():
         from safetensors.torch import load_file
 
-        build(folder, load_file(str(weights)), int(spec["rank"]), float(spec["alpha"]), tuple(spec["targets"]))
+        # built aside and renamed into place, so processes starting together never read a half-written file
+        scratch = folder.with_name(f"{folder.name}.building-{os.getpid()}")
+        build(scratch, load_file(str(weights)), int(spec["rank"]), float(spec["alpha"]), tuple(spec["targets"]))
+        try:
+            scratch.rename(folder)
+        except OSError:  # another process got there first
+            shutil.rmtree(scratch, ignore_errors=True)
     return folder

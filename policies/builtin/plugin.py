@@ -13,6 +13,7 @@ from inferenceguard.policies.types import LoadContext
 MODELS = Path(__file__).parent / "models"
 CRITICS = MODELS / "critics"
 EXHAUSTED = " [The rest of this answer was withheld by the safety policy.]"
+HARM_CURRENT = "2.0.0"
 HARM_PREVIOUS = "1.0.0"  # models/harm-1.0.0 and critics/harm-1.0.0 keep it loadable as policy harm@1.0.0
 
 
@@ -59,8 +60,8 @@ def register_cost_functions(register: Any) -> None:
     register(
         "harm",
         _harm,
-        version="1.0.0",
-        description="P(answer complies with a harmful request), MiniLM embeddings + trained head (ONNX)",
+        version=HARM_CURRENT,
+        description="P(harmful request) x P(the answer does not refuse): fine-tuned MiniLM gate + head (ONNX)",
     )
     register(
         f"harm@{HARM_PREVIOUS}",
@@ -102,7 +103,7 @@ def register_policies(register: Any) -> None:
         "harm",
         cost_functions={"harm": 0.5},
         critic=_critic_for("harm"),
-        version="1.0.0",
+        version=HARM_CURRENT,
         description="no compliance with harmful requests (budget 0.5 on P(harmful compliance))",
         exhausted_message=EXHAUSTED,
     )

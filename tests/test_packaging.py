@@ -31,6 +31,9 @@ def test_wheel_has_no_generic_top_level_package(tmp_path: Path) -> None:
         "bench/engine_bench.py",
     ):
         assert f"inferenceguard/{module}" in names
+    models = ROOT / "policies" / "builtin" / "models"
+    shipped = {f"inferenceguard/{p.relative_to(ROOT).as_posix()}" for p in models.rglob("*") if p.is_file()}
+    assert shipped and shipped <= set(names), sorted(shipped - set(names))  # pinned critics and gate adapters too
 
 
 def test_every_source_folder_is_a_declared_package() -> None:

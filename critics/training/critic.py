@@ -56,9 +56,9 @@ def score_rollouts(
         for end in [*r.block_ends, len(r.token_ids)]:
             texts.append(decode(r.token_ids[:end]))
             owners.append(index)
-    costs = _batched(cost, [prompts[rollouts[i].prompt_id] for i in owners], texts)
+    costs = _batched(cost, [prompts[rollouts[i].prompt_id] for i in owners], texts, "scoring costs")
     finals = [decode(r.token_ids) for r in rollouts]
-    rewards = _batched(reward, [prompts[r.prompt_id] for r in rollouts], finals)
+    rewards = _batched(reward, [prompts[r.prompt_id] for r in rollouts], finals, "scoring rewards")
     out, cursor = [], 0
     for index, r in enumerate(rollouts):
         trace = costs[cursor : cursor + len(r.block_ends) + 1]
@@ -70,9 +70,16 @@ def score_rollouts(
 
 
 def _batched(
-    function: Callable[[list[str], list[str]], np.ndarray], prompts: list[str], texts: list[str], size: int = 64
+    function: Callable[[list[str], list[str]], np.ndarray],
+    prompts: list[str],
+    texts: list[str],
+    label: str,
+    size: int = 64,
 ) -> np.ndarray:
-    parts = [np.asarray(function(prompts[i : i + size], texts[i : i + size])) for i in range(0, len(texts), size)]
+    from tqdm import tqdm
+
+    starts = tqdm(range(0, len(texts), size), desc=label, unit="batch")
+    parts = [np.asarray(function(prompts[i : i + size], texts[i : i + size])) for i in starts]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 

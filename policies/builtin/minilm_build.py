@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,6 +42,13 @@ def build(target: Path) -> None:
         ["a short sentence", "a somewhat longer sentence to pad the batch"], padding=True, return_tensors="pt"
     )
     path = target / "minilm.onnx"
+    export_encoder(model, batch, path, "embedding")
+    tokenizer.backend_tokenizer.save(str(target / "tokenizer.json"))
+    _check_parity(model, tokenizer, path)
+
+
+def export_encoder(model: torch.nn.Module, batch: Any, path: Path, output: str) -> None:
+    """ONNX of a model over (input_ids, attention_mask) with dynamic batch and length, and one batch output."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -50,15 +58,13 @@ def build(target: Path) -> None:
             dynamo=False,
             opset_version=17,
             input_names=["input_ids", "attention_mask"],
-            output_names=["embedding"],
+            output_names=[output],
             dynamic_axes={
                 "input_ids": {0: "batch", 1: "tokens"},
                 "attention_mask": {0: "batch", 1: "tokens"},
-                "embedding": {0: "batch"},
+                output: {0: "batch"},
             },
         )
-    tokenizer.backend_tokenizer.save(str(target / "tokenizer.json"))
-    _check_parity(model, tokenizer, path)
 
 
 def _check_parity(model: PooledEncoder, tokenizer: object, path: Path) -> None:

@@ -23,10 +23,10 @@ from torch import nn
 
 from inferenceguard.critics.lora import TARGETS, add_adapters
 from inferenceguard.policies.builtin.harm_gate_build import PromptGate, base_encoder
+from inferenceguard.policies.builtin.minilm import MAX_TOKENS  # the tokenizer truncates from the left
 from inferenceguard.prompts.catalog import PromptRecord, QAPair
 from inferenceguard.prompts.splits import text_hash
 
-MAX_TOKENS = 256  # as the shared encoder; the tokenizer truncates from the left, so the request itself is kept
 HARD_NEGATIVE_WEIGHT = 3.0
 CONTEXT_SHARE = 0.3
 BATCH = 32

@@ -20,7 +20,6 @@ from inferenceguard.critics.manifest import ManifestError, read_manifest, verify
 from inferenceguard.policies.builtin.harm_gate import RequestGate, gate_folder
 from inferenceguard.policies.builtin.minilm import MiniLmEncoder
 
-MODEL_DIR = Path(__file__).parent / "models" / "harm"
 DEFAULT_BUDGET = 0.5
 
 

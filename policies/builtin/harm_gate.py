@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,8 +16,9 @@ import numpy as np
 from inferenceguard.critics.artifacts import sha256_of
 from inferenceguard.critics.manifest import Manifest, ManifestError
 from inferenceguard.critics.onnx_runtime import open_session
+from inferenceguard.policies.builtin.minilm import MAX_TOKENS
+from inferenceguard.policies.builtin.text_cache import TextCache
 
-MAX_TOKENS = 256
 _CACHE_SIZE = 256  # prompts: one request scores one prompt many times
 
 
@@ -33,22 +32,11 @@ class RequestGate:
         self.tokenizer.enable_truncation(MAX_TOKENS, direction="left")  # keep the request after a long passage
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self.session = open_session(folder / GATE_ONNX, threads=2)
-        self._cache: OrderedDict[str, float] = OrderedDict()
-        self._lock = threading.Lock()  # worker threads share one gate
+        self._cache: TextCache[float] = TextCache(_CACHE_SIZE)
 
     def __call__(self, prompts: Sequence[str]) -> np.ndarray:
         """[B] P(harmful) of each prompt."""
-        with self._lock:
-            known = {p: self._cache[p] for p in prompts if p in self._cache}
-        missing = sorted(set(prompts) - set(known))
-        if missing:
-            fresh = dict(zip(missing, self._run(missing).tolist(), strict=True))
-            with self._lock:
-                self._cache.update(fresh)
-                while len(self._cache) > _CACHE_SIZE:
-                    self._cache.popitem(last=False)
-            known.update(fresh)
-        return np.array([known[p] for p in prompts], dtype=np.float32)
+        return np.array(self._cache.get_many(prompts, lambda missing: self._run(missing).tolist()), dtype=np.float32)
 
     def _run(self, prompts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(prompts)

@@ -16,27 +16,24 @@ import torch
 from torch import nn
 
 from inferenceguard.critics.lora import add_adapters, merge_adapters
-from inferenceguard.policies.builtin.minilm_build import DISTRIBUTION, MODEL_MEMBER, export_encoder
+from inferenceguard.policies.builtin.minilm import DIMENSION, MAX_TOKENS
+from inferenceguard.policies.builtin.minilm_build import DISTRIBUTION, MODEL_MEMBER, PooledEncoder, export_encoder
 
 PARITY_TOLERANCE = 1e-4
 GATE_ONNX = "gate.onnx"
 
 
-class PromptGate(nn.Module):
-    """Encoder -> mean pooling -> L2 normalisation -> linear head -> P(the request is harmful)."""
+class PromptGate(PooledEncoder):
+    """The shared encoder's mean-pooled, L2-normalised output -> linear head -> P(the request is harmful)."""
 
     SCALE = 10.0  # unit vectors give tiny logits; a fixed scale lets the head reach confident outputs
 
     def __init__(self, encoder: nn.Module) -> None:
-        super().__init__()
-        self.encoder = encoder
-        self.head = nn.Linear(384, 1)
+        super().__init__(encoder)
+        self.head = nn.Linear(DIMENSION, 1)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(states.dtype)
-        pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-        unit = nn.functional.normalize(pooled, dim=-1)
+        unit = super().forward(input_ids, attention_mask)
         return torch.sigmoid(self.head(unit * self.SCALE)).squeeze(1)
 
 
@@ -70,7 +67,7 @@ def build(target: Path, state: dict[str, torch.Tensor], rank: int, alpha: float,
     target.mkdir(parents=True, exist_ok=True)
     gate, tokenizer = gate_with_adapters(state, rank, alpha, targets)
     texts = ["a short request", "a somewhat longer request to pad the batch", "A longer passage. " * 80]
-    batch = tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
+    batch = tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
     with torch.no_grad():
         expected = gate(batch["input_ids"], batch["attention_mask"]).numpy()
     merge_adapters(gate.encoder)

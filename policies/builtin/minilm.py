@@ -4,7 +4,6 @@ embeddings, and a small cache lets them share the work on the same texts within 
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 
 from inferenceguard.critics.artifacts import package_version
 from inferenceguard.critics.onnx_runtime import open_session
+from inferenceguard.policies.builtin.text_cache import TextCache
 
 MAX_TOKENS = 256
 DIMENSION = 384
@@ -26,22 +26,13 @@ class MiniLmEncoder:
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self.session = open_session(folder / "minilm.onnx", threads=2)
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache: TextCache[np.ndarray] = TextCache(_CACHE_SIZE)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """[B, 384] L2-normalised embeddings; texts seen recently are not encoded again."""
         if not texts:
             return np.zeros((0, DIMENSION), np.float32)
-        known = {t: self._cache[t] for t in texts if t in self._cache}
-        missing = sorted(set(texts) - set(known))
-        fresh = dict(zip(missing, self._encode(missing), strict=True)) if missing else {}
-        for text in known:
-            self._cache.move_to_end(text)
-        for text, vector in fresh.items():
-            self._cache[text] = vector
-        while len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return np.stack([known[t] if t in known else fresh[t] for t in texts])
+        return np.stack(self._cache.get_many(texts, self._encode))
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)

@@ -17,6 +17,7 @@ from inferenceguard.critics.training.harm_heads import (
     FactoredHarmHead,
     GatedHarmHead,
     HarmData,
+    StrictHarmHead,
     train,
 )
 from inferenceguard.critics.training.harm_model import Builder
@@ -38,14 +39,17 @@ def synthetic(n: int = 600, seed: int = 0) -> HarmData:
 
 
 def inputs(design: str, data: HarmData) -> dict[str, torch.Tensor]:
-    """The head's inputs; the gated design is given the true request label as its gate."""
+    """The head's inputs; the gated designs are given the true request label as their gate, and the strict one
+    a rule that reads every answer as an outright refusal (so it computes what `gated` computes)."""
     embeddings = {
         "prompt_embedding": torch.from_numpy(data.prompts),
         "response_embedding": torch.from_numpy(data.responses),
     }
-    if design != "gated":
+    if design not in ("gated", "strict"):
         return embeddings
-    return {"prompt_harm": torch.from_numpy(data.harmful_prompt.astype(np.float32)), **embeddings}
+    gate = {"prompt_harm": torch.from_numpy(data.harmful_prompt.astype(np.float32))}
+    rule = {"refuses_outright": torch.ones(len(data.labels))} if design == "strict" else {}
+    return {**gate, **rule, **embeddings}
 
 
 @pytest.mark.parametrize("design", DESIGNS)
@@ -71,6 +75,20 @@ def test_the_gated_design_lets_only_refusals_through_a_harmful_request() -> None
         cost = model(*inputs("gated", data).values()).numpy()
     neither = data.harmful_prompt & ~data.refusal & (data.labels == 0)
     assert cost[data.refusal].mean() < 0.2 and cost[neither].mean() > 0.8
+
+
+def test_the_strict_design_withholds_a_refusal_the_rule_does_not_read() -> None:
+    data = synthetic()
+    model = train("strict", data, epochs=20)
+    assert isinstance(model, StrictHarmHead)
+    feeds = inputs("strict", data)
+    harmful_refusals = data.refusal & data.harmful_prompt
+    with torch.no_grad():
+        ruled = model(*feeds.values()).numpy()
+        feeds["refuses_outright"] = torch.zeros(len(data.labels))
+        unruled = model(*feeds.values()).numpy()
+    assert ruled[harmful_refusals].mean() < 0.2 and unruled[harmful_refusals].min() > 0.99
+    assert unruled[~data.harmful_prompt].max() < 0.01  # a benign request costs nothing, refusal or not
 
 
 def test_the_factored_cost_never_exceeds_the_prompt_factor() -> None:

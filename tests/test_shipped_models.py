@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,11 @@ from onnx import numpy_helper
 
 from inferenceguard.critics.manifest import read_manifest, verify
 from inferenceguard.critics.training.critic import Critic
-from inferenceguard.critics.training.harm_heads import FactoredHarmHead, GatedHarmHead, HarmHead
+from inferenceguard.critics.training.harm_heads import FactoredHarmHead, GatedHarmHead, HarmHead, StrictHarmHead
 from inferenceguard.policies.builtin.plugin import MODELS
 
 MANIFESTS = sorted(MODELS.rglob("*.manifest.json"))
-HARM_DESIGNS = {"joint": HarmHead, "factored": FactoredHarmHead, "gated": GatedHarmHead}
+HARM_DESIGNS = {"joint": HarmHead, "factored": FactoredHarmHead, "gated": GatedHarmHead, "strict": StrictHarmHead}
 
 
 def torch_twin(manifest_path: Path) -> torch.nn.Module:
@@ -71,4 +72,8 @@ def test_critic_manifests_record_their_provenance(manifest_path: Path) -> None:
     assert len(manifest.require("training_data_sha256")) == 64
     command = manifest.require("command")
     assert command.startswith("inferenceguard ") and " critics train --policy " in command
-    assert 0.5 < manifest.require("metrics")["p_safe_auc"] <= 1.0
+    metrics = manifest.require("metrics")
+    if metrics["held_out_safe_share"] < 1.0:
+        assert 0.5 < metrics["p_safe_auc"] <= 1.0
+    else:  # every held-out state ended within budget: nothing to rank, and the AUC says so rather than guessing
+        assert math.isnan(metrics["p_safe_auc"])

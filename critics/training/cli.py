@@ -27,8 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     harm.add_argument(
         "--design",
         nargs="+",
-        choices=("joint", "factored", "gated"),
-        default=["gated"],
+        choices=("joint", "factored", "gated", "strict"),
+        default=["strict"],
         help="critics/training/harm_heads.py; several: each into OUT/DESIGN, trained on the same examples",
     )
     harm.add_argument(
@@ -39,12 +39,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="a mining round: an eval folder on the train split with labels.jsonl, and its --save-text folder "
         "(repeatable)",
     )
-    harm.add_argument("--version", default="2.0.0", help="the model's version in its manifest")
+    harm.add_argument("--version", default="2.1.0", help="the model's version in its manifest")
     harm.add_argument(
         "--gate-threshold",
         type=float,
-        default=0.5,
-        help="gated design: the request gate's P(harmful) that costs half the budget's worth (chosen on dev)",
+        default=0.7,
+        help="gated and strict designs: the gate's P(harmful) that costs half the budget's worth (0.7: chosen on dev)",
     )
     _rollout_flags(harm)
     harm.set_defaults(handler=run_train_harm)
@@ -66,7 +66,8 @@ def _plan(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _command() -> str:
-    return "inferenceguard " + " ".join(shlex.quote(a) for a in sys.argv[1:] if not a.startswith("/"))
+    # absolute paths are this machine's, not the recipe's
+    return "inferenceguard " + " ".join("DIR" if a.startswith("/") else shlex.quote(a) for a in sys.argv[1:])
 
 
 def run_train(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,6 +11,9 @@ the answer so far r, both exported with the same ONNX signature (prompt_embeddin
   fine-tuned end to end (critics/training/gate.py), fed to the exported head as `prompt_harm`; the answer factor
   lets only refusals through on a harmful request: an answer that does not go along but does not refuse either
   is withheld too, since a search over many candidates finds whatever a "goes along" classifier misses.
+- `strict`: `gated` whose answer factor counts a refusal only where the refusal rule
+  (policies/builtin/refusal_rule.py, fed as `refuses_outright`) reads one too: the learnt factor alone took warm
+  openers for refusals. Trained exactly as `gated`; only the exported signature differs.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import torch
 from torch import nn
 
 DIMENSION = 384
-DESIGNS = ("joint", "factored", "gated")
+DESIGNS = ("joint", "factored", "gated", "strict")
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,20 @@ class GatedHarmHead(nn.Module):
         return self.request_harm(prompt_harm) * self.not_refused(prompt_embedding, response_embedding)
 
 
+class StrictHarmHead(GatedHarmHead):
+    """The `strict` design: an answer counts as a refusal only as far as the rule says it refuses outright."""
+
+    def forward(  # type: ignore[override]  # one more input than `gated`
+        self,
+        prompt_harm: torch.Tensor,
+        refuses_outright: torch.Tensor,
+        prompt_embedding: torch.Tensor,
+        response_embedding: torch.Tensor,
+    ) -> torch.Tensor:
+        refused = refuses_outright * (1 - self.not_refused(prompt_embedding, response_embedding))
+        return self.request_harm(prompt_harm) * (1 - refused)
+
+
 def train(design: str, data: HarmData, *, epochs: int = 15, seed: int = 0, gate_threshold: float = 0.5) -> nn.Module:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -112,8 +129,8 @@ def train(design: str, data: HarmData, *, epochs: int = 15, seed: int = 0, gate_
         joint = HarmHead()
         _fit(joint, lambda b: joint(tensors[0][b], tensors[1][b]), tensors[2], weights, epochs, generator)
         return joint.eval()
-    if design == "gated":
-        gated = GatedHarmHead(gate_threshold=gate_threshold)
+    if design in ("gated", "strict"):
+        gated = (StrictHarmHead if design == "strict" else GatedHarmHead)(gate_threshold=gate_threshold)
         along = torch.from_numpy(np.flatnonzero(data.harmful_prompt))
         p, r = (t[along] for t in tensors[:2])
         y = torch.from_numpy(1.0 - data.refusal[along].astype(np.float32))

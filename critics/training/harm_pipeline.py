@@ -23,6 +23,7 @@ from inferenceguard.critics.training.mined import MiningRound, mined_examples
 from inferenceguard.critics.training.pipeline import base_rollouts
 from inferenceguard.critics.training.rollouts import RolloutPlan
 from inferenceguard.policies.builtin.harm_gate_build import gate_with_adapters
+from inferenceguard.policies.builtin.refusal_rule import refusal_rule
 from inferenceguard.prompts.catalog import harmful_answers, load_prompts
 from inferenceguard.service.engine.lm import LanguageModel
 
@@ -38,9 +39,9 @@ def train_harm_model(
     embed: Callable[..., np.ndarray],
     command: str,
     *,
-    designs: Sequence[str] = ("gated",),
+    designs: Sequence[str] = ("strict",),
     mined: Sequence[MiningRound] = (),
-    version: str = "2.0.0",
+    version: str = "2.1.0",
     gate_threshold: float = 0.5,
 ) -> dict[str, dict[str, Any]]:
     """Train each design on the same examples; with several designs each goes to out/DESIGN."""
@@ -58,10 +59,11 @@ def train_harm_model(
             "response_embedding": torch.from_numpy(data.responses),
         }
         extra: dict[str, Any] = {}
-        if design == "gated":
+        if design in ("gated", "strict"):
             prompt_harm, extra["gate"] = _gate(home, examples, folder)
             extra["gate"]["threshold"] = gate_threshold
-            inputs = {"prompt_harm": torch.from_numpy(prompt_harm), **inputs}
+            rule = {"refuses_outright": torch.from_numpy(refusal_rule([e.response for e in examples]))}
+            inputs = {"prompt_harm": torch.from_numpy(prompt_harm), **(rule if design == "strict" else {}), **inputs}
         with torch.no_grad():
             scores = model(*inputs.values()).numpy()
         metrics = harm_model.evaluate(scores[held], data.take(held), held_examples, harm_model_budget())

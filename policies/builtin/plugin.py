@@ -13,7 +13,7 @@ from inferenceguard.policies.types import LoadContext
 MODELS = Path(__file__).parent / "models"
 CRITICS = MODELS / "critics"
 EXHAUSTED = " [The rest of this answer was withheld by the safety policy.]"
-HARM_CURRENT = "2.0.0"
+HARM_CURRENT = "2.1.0"
 HARM_PREVIOUS = "1.0.0"  # models/harm-1.0.0 and critics/harm-1.0.0 keep it loadable as policy harm@1.0.0
 
 
@@ -61,7 +61,8 @@ def register_cost_functions(register: Any) -> None:
         "harm",
         _harm,
         version=HARM_CURRENT,
-        description="P(harmful request) x P(the answer does not refuse): fine-tuned MiniLM gate + head (ONNX)",
+        description="P(harmful request) x P(the answer does not refuse outright): fine-tuned MiniLM gate, head (ONNX)"
+        " and a refusal rule",
     )
     register(
         f"harm@{HARM_PREVIOUS}",

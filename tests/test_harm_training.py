@@ -14,6 +14,8 @@ from inferenceguard.critics.training.export import export_onnx
 from inferenceguard.critics.training.harm_heads import (
     DESIGNS,
     DIMENSION,
+    GATED_DESIGNS,
+    HEADS,
     FactoredHarmHead,
     GatedHarmHead,
     HarmData,
@@ -45,7 +47,7 @@ def inputs(design: str, data: HarmData) -> dict[str, torch.Tensor]:
         "prompt_embedding": torch.from_numpy(data.prompts),
         "response_embedding": torch.from_numpy(data.responses),
     }
-    if design not in ("gated", "strict"):
+    if design not in GATED_DESIGNS:
         return embeddings
     gate = {"prompt_harm": torch.from_numpy(data.harmful_prompt.astype(np.float32))}
     rule = {"refuses_outright": torch.ones(len(data.labels))} if design == "strict" else {}
@@ -56,6 +58,7 @@ def inputs(design: str, data: HarmData) -> dict[str, torch.Tensor]:
 def test_each_design_flags_going_along_and_exports_with_parity(design: str, tmp_path: Path) -> None:
     data = synthetic()
     model = train(design, data, epochs=20)
+    assert type(model) is HEADS[design]
     feeds = inputs(design, data)
     with torch.no_grad():
         cost = model(*feeds.values()).numpy()

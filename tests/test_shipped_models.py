@@ -13,11 +13,10 @@ from onnx import numpy_helper
 
 from inferenceguard.critics.manifest import read_manifest, verify
 from inferenceguard.critics.training.critic import Critic
-from inferenceguard.critics.training.harm_heads import FactoredHarmHead, GatedHarmHead, HarmHead, StrictHarmHead
+from inferenceguard.critics.training.harm_heads import HEADS
 from inferenceguard.policies.builtin.plugin import MODELS
 
 MANIFESTS = sorted(MODELS.rglob("*.manifest.json"))
-HARM_DESIGNS = {"joint": HarmHead, "factored": FactoredHarmHead, "gated": GatedHarmHead, "strict": StrictHarmHead}
 
 
 def torch_twin(manifest_path: Path) -> torch.nn.Module:
@@ -28,7 +27,7 @@ def torch_twin(manifest_path: Path) -> torch.nn.Module:
         for t in onnx.load(str(manifest.onnx_path)).graph.initializer
     }
     module: torch.nn.Module = (
-        HARM_DESIGNS[manifest.details.get("design", "joint")]()
+        HEADS[manifest.details.get("design", "joint")]()
         if manifest.kind == "cost_function"
         else Critic(manifest.require("lm")["hidden_size"], weights["body.0.weight"].shape[0])
     )

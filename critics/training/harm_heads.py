@@ -21,13 +21,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
 from torch import nn
 
 DIMENSION = 384
-DESIGNS = ("joint", "factored", "gated", "strict")
+GATED_DESIGNS = ("gated", "strict")  # fed the request gate's P(harmful) as `prompt_harm`
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,15 @@ class StrictHarmHead(GatedHarmHead):
         return self.request_harm(prompt_harm) * (1 - refused)
 
 
+HEADS: dict[str, type[nn.Module]] = {
+    "joint": HarmHead,
+    "factored": FactoredHarmHead,
+    "gated": GatedHarmHead,
+    "strict": StrictHarmHead,
+}
+DESIGNS = tuple(HEADS)
+
+
 def train(design: str, data: HarmData, *, epochs: int = 15, seed: int = 0, gate_threshold: float = 0.5) -> nn.Module:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -129,8 +139,8 @@ def train(design: str, data: HarmData, *, epochs: int = 15, seed: int = 0, gate_
         joint = HarmHead()
         _fit(joint, lambda b: joint(tensors[0][b], tensors[1][b]), tensors[2], weights, epochs, generator)
         return joint.eval()
-    if design in ("gated", "strict"):
-        gated = (StrictHarmHead if design == "strict" else GatedHarmHead)(gate_threshold=gate_threshold)
+    if design in GATED_DESIGNS:
+        gated = cast(GatedHarmHead, HEADS[design](gate_threshold=gate_threshold))
         along = torch.from_numpy(np.flatnonzero(data.harmful_prompt))
         p, r = (t[along] for t in tensors[:2])
         y = torch.from_numpy(1.0 - data.refusal[along].astype(np.float32))

@@ -59,11 +59,12 @@ def train_harm_model(
             "response_embedding": torch.from_numpy(data.responses),
         }
         extra: dict[str, Any] = {}
-        if design in ("gated", "strict"):
+        if design == "strict":
+            inputs = {"refuses_outright": torch.from_numpy(refusal_rule([e.response for e in examples])), **inputs}
+        if design in harm_heads.GATED_DESIGNS:
             prompt_harm, extra["gate"] = _gate(home, examples, folder)
             extra["gate"]["threshold"] = gate_threshold
-            rule = {"refuses_outright": torch.from_numpy(refusal_rule([e.response for e in examples]))}
-            inputs = {"prompt_harm": torch.from_numpy(prompt_harm), **(rule if design == "strict" else {}), **inputs}
+            inputs = {"prompt_harm": torch.from_numpy(prompt_harm), **inputs}
         with torch.no_grad():
             scores = model(*inputs.values()).numpy()
         metrics = harm_model.evaluate(scores[held], data.take(held), held_examples, harm_model_budget())

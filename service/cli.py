@@ -118,7 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         names = (*GLOBAL_FLAGS, *getattr(args, "settings_flags", ()))
-        settings = Settings.load({name: getattr(args, name) for name in names}, config=args.config)
+        overrides = {name: getattr(args, name) for name in names}
+        settings = Settings.load(overrides, config=args.config)
+        args.load_settings = lambda: Settings.load(overrides, config=args.config)  # a server's reload reads again
         configure_logging(settings, getattr(args, "default_log_level", "WARNING"))
         return int(args.handler(args, settings))
     except (InvalidOptionError, CriticLoadError, UnknownPolicyError) as exc:

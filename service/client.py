@@ -8,6 +8,8 @@ from typing import Any
 
 import grpc
 
+from inferenceguard.service import channels
+from inferenceguard.service.config import Settings
 from inferenceguard.v1 import control_pb2, control_pb2_grpc, inference_pb2, inference_pb2_grpc, safety_pb2
 
 
@@ -23,8 +25,18 @@ class StreamedAnswer:
 
 class Client:
     def __init__(self, target: str, *, api_key: str | None = None, credentials: grpc.ChannelCredentials | None = None):
-        self.channel = grpc.secure_channel(target, credentials) if credentials else grpc.insecure_channel(target)
-        self.metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()
+        channel = grpc.secure_channel(target, credentials) if credentials else grpc.insecure_channel(target)
+        self._connect(channel, (("authorization", f"Bearer {api_key}"),) if api_key else ())
+
+    @classmethod
+    def from_settings(cls, target: str, settings: Settings) -> Client:
+        """A client that reaches `target` as the settings say: TLS, a client certificate, the API key."""
+        client = cls.__new__(cls)
+        client._connect(channels.open_channel(target, settings), channels.call_metadata(settings))
+        return client
+
+    def _connect(self, channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> None:
+        self.channel, self.metadata = channel, metadata
         self.inference = inference_pb2_grpc.InferenceServiceStub(self.channel)
         self.control = control_pb2_grpc.ControlServiceStub(self.channel)
 

@@ -20,6 +20,13 @@ CONFIG_VARIABLE = ENV_PREFIX + "CONFIG"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("json", "text")
 SECRETS = ("api_key",)  # never printed by `config show`
+# what a reload (SIGHUP or ControlService.Reload) applies; the others need a restart
+LIVE = (
+    "default_policy", "allowed_policies", "allowed_strategies", "tenants_file", "max_new_tokens_limit",
+    "max_num_candidates", "critic", "lexicon", "harm_model", "tls_cert", "tls_key", "tls_client_ca", "log_text",
+)  # fmt: skip
+_AT_LEAST = {"max_concurrent_requests": 1, "max_queued_requests": 0, "max_new_tokens_limit": 1,
+             "max_num_candidates": 1, "max_message_bytes": 1024, "threads": 0, "graceful_shutdown_s": 0}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -41,8 +48,9 @@ class Settings:
     log_format: str = "json"  # json (one object a line) | text
     log_text: bool = False  # request logs include prompt and response text: debugging only, they may be harmful
     # the gRPC server
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"  # loopback: other machines reach the server only when the operator says so (0.0.0.0)
     grpc_port: int = 50051
+    metrics_host: str = "127.0.0.1"  # the metrics endpoint has no authentication: loopback unless configured
     metrics_port: int = 9464  # Prometheus /metrics; 0 = off
     max_concurrent_requests: int = 2  # searches running at once (each uses every core it is given)
     max_queued_requests: int = 32  # beyond running + queued: RESOURCE_EXHAUSTED with a retry hint
@@ -55,12 +63,29 @@ class Settings:
     tls_cert: str | None = None  # PEM certificate chain; with tls_key, the server speaks TLS
     tls_key: str | None = None
     tls_client_ca: str | None = None  # PEM CA bundle; when set, clients must present a certificate it signed
+    api_key_file: str | None = None  # a file holding the API key instead of api_key (kept out of `ps` and shells)
+    allow_insecure: bool = False  # serve an API key without TLS (logged at every start); for local testing only
+    # the safety floor: what a request may ask for (a tenants file sets it per tenant)
+    allowed_strategies: str = "inferenceguard"  # comma list; the unguarded baselines only where the operator allows
+    allowed_policies: str = ""  # comma list of policy ids a request may name; empty = the default policies
+    tenants_file: str | None = None  # TOML: API key hashes and certificate subjects -> tenants (docs/configuration.md)
+    # a client of a server (health, generate --server): TLS when any of these or tls_cert is set
+    tls_ca: str | None = None  # PEM roots that verify the server's certificate; unset = the system roots
+    tls_server_name: str | None = None  # the name to check the server's certificate against, when not the host
+    tls_client_cert: str | None = None  # the client's certificate and key, for a server that requires mutual TLS
+    tls_client_key: str | None = None
 
     def __post_init__(self) -> None:
         if self.log_level is not None and self.log_level.upper() not in LOG_LEVELS:
             raise InvalidOptionError("log_level", f"must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
         if self.log_format not in LOG_FORMATS:
             raise InvalidOptionError("log_format", f"must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
+        for name, least in _AT_LEAST.items():
+            if getattr(self, name) < least:
+                raise InvalidOptionError(name, f"must be at least {least}, got {getattr(self, name)}")
+        for name in ("grpc_port", "metrics_port"):
+            if not 0 <= getattr(self, name) <= 65535:
+                raise InvalidOptionError(name, f"must be a port number in 0..65535, got {getattr(self, name)}")
 
     @staticmethod
     def names(value: str) -> list[str]:
@@ -84,6 +109,8 @@ class Settings:
             if raw is not None:
                 values[item.name] = _parse(ENV_PREFIX + item.name.upper(), raw, hints[item.name])
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        if values.get("api_key_file"):
+            values["api_key"] = _key_from_file(values)
         if "home" in values:
             values["home"] = Path(values["home"]).expanduser()
         return cls(**values)
@@ -100,6 +127,19 @@ class Settings:
             else:
                 lines.append(f"{item.name} = {_toml_value(value)}")
         return "\n".join(lines) + "\n"
+
+
+def _key_from_file(values: Mapping[str, Any]) -> str:
+    if values.get("api_key"):
+        raise InvalidOptionError("api_key_file", "give the API key either in api_key or in api_key_file, not both")
+    path = Path(values["api_key_file"]).expanduser()
+    try:
+        key = path.read_text().strip()
+    except OSError as exc:
+        raise InvalidOptionError("api_key_file", f"cannot read {path}: {exc.strerror}") from exc
+    if not key:
+        raise InvalidOptionError("api_key_file", f"{path} is empty")
+    return key
 
 
 def _parse(variable: str, raw: str, hint: Any) -> Any:

@@ -1,31 +1,33 @@
-"""ControlService: what the server runs, its policies, and Abort."""
+"""ControlService: what the server runs for this caller, its policies, Abort of the caller's own requests, and
+Reload for operators."""
 
 from __future__ import annotations
 
+import importlib.metadata
 from typing import Any
 
-from inferenceguard.service import convert
-from inferenceguard.service.config import Settings
-from inferenceguard.service.errors import status_of
+from inferenceguard.service.callers import caller
+from inferenceguard.service.errors import PermissionDeniedError, status_of
 from inferenceguard.service.inflight import InFlight
+from inferenceguard.service.reload import Reloader
 from inferenceguard.service.runtime import Runtime
+from inferenceguard.service.tenants import Tenant
 from inferenceguard.v1 import control_pb2, control_pb2_grpc, safety_pb2
 
 API_VERSION = "inferenceguard.v1"
-CAPABILITIES = ("streaming", "abort", "safety_trace", "multiple_policies", "critics", "token_ids")
+CAPABILITIES = ("streaming", "abort", "safety_trace", "multiple_policies", "critics", "token_ids", "reload")
 
 
 class ControlServicer(control_pb2_grpc.ControlServiceServicer):
-    def __init__(self, runtime: Runtime, inflight: InFlight, limits: convert.Limits, admission: Any) -> None:
-        self.runtime, self.inflight, self.limits, self.admission = runtime, inflight, limits, admission
+    def __init__(self, runtime: Runtime, reloader: Reloader, inflight: InFlight, admission: Any) -> None:
+        self.runtime, self.reloader, self.inflight, self.admission = runtime, reloader, inflight, admission
 
     async def GetServerInfo(self, request: Any, context: Any) -> Any:
-        import importlib.metadata
-
+        tenant = await self._caller(context)
         lm = self.runtime.lm
         limits = control_pb2.Limits(
-            max_new_tokens=self.limits.max_new_tokens,
-            max_num_candidates=self.limits.max_num_candidates,
+            max_new_tokens=tenant.max_new_tokens,
+            max_num_candidates=tenant.max_num_candidates,
             max_concurrent_requests=self.admission.max_running,
             max_queued_requests=self.admission.max_queued,
         )
@@ -36,30 +38,51 @@ class ControlServicer(control_pb2_grpc.ControlServiceServicer):
             device=str(lm.device),
             hidden_size=lm.hidden_size,
             context_length=lm.context_length,
-            default_policy_ids=self.default_ids(),
+            default_policy_ids=tenant.default_policies,
             capabilities=CAPABILITIES,
             limits=limits,
+            tenant=tenant.name,
+            allowed_strategies=sorted(tenant.allowed_strategies),
+            allowed_policy_ids=sorted(tenant.allowed_policies),
+            config_version=self.reloader.current.version,
         )
 
     async def ListPolicies(self, request: Any, context: Any) -> Any:
-        ids = self.runtime.registry.policy_ids()
-        return control_pb2.ListPoliciesResponse(policies=[self._policy(i) for i in ids])
+        tenant = await self._caller(context)
+        ids = sorted(tenant.allowed_policies)
+        return control_pb2.ListPoliciesResponse(policies=[self._policy(tenant, i) for i in ids])
 
     async def GetPolicy(self, request: Any, context: Any) -> Any:
+        tenant = await self._caller(context)
         try:
-            return self._policy(request.policy_id)
+            return self._policy(tenant, request.policy_id)
         except Exception as exc:
-            code, message = status_of(exc)
-            await context.abort(code, message)
+            await context.abort(*status_of(exc))
 
     async def Abort(self, request: Any, context: Any) -> Any:
-        return control_pb2.AbortResponse(aborted_request_ids=self.inflight.abort(list(request.request_ids)))
+        tenant = await self._caller(context)
+        return control_pb2.AbortResponse(
+            aborted_request_ids=self.inflight.abort(tenant.name, list(request.request_ids))
+        )
 
-    def default_ids(self) -> list[str]:
-        return Settings.names(self.runtime.settings.default_policy)
+    async def Reload(self, request: Any, context: Any) -> Any:
+        tenant = await self._caller(context)
+        if not tenant.operator:
+            await context.abort(*status_of(PermissionDeniedError("Reload", "is for operator tenants only")))
+        outcome = await self.reloader.reload()
+        return control_pb2.ReloadResponse(
+            ok=outcome.ok, config_version=outcome.version, error=outcome.error, needs_restart=outcome.needs_restart
+        )
 
-    def _policy(self, policy_id: str) -> Any:
-        spec = self.runtime.registry.spec(policy_id)
+    async def _caller(self, context: Any) -> Tenant:
+        try:
+            return caller(self.reloader.current.tenants, context)
+        except Exception as exc:
+            await context.abort(*status_of(exc))
+            raise  # pragma: no cover - abort raises
+
+    def _policy(self, tenant: Tenant, policy_id: str) -> Any:
+        spec = self.reloader.current.registry.spec(policy_id)
         return control_pb2.Policy(
             ref=safety_pb2.PolicyRef(id=spec.id, version=spec.version),
             plugin=spec.plugin,
@@ -67,5 +90,5 @@ class ControlServicer(control_pb2_grpc.ControlServiceServicer):
             budgets=dict(spec.cost_functions),
             critic=spec.critic or "",
             reward=spec.reward or "",
-            is_default=spec.id in self.default_ids(),
+            is_default=spec.id in tenant.default_policies,
         )

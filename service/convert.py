@@ -82,6 +82,7 @@ def request_from_pb(
         raise InvalidOptionError(
             "prompt", f"is {len(request.prompt)} characters; the limit is {limits.max_prompt_chars}"
         )
+    _check_policy_ids(request.safety.policy_ids)
     if request.search.strategy not in STRATEGIES:
         raise InvalidOptionError("search.strategy", f"unknown value {request.search.strategy}")
     changes: dict[str, Any] = {"strategy": STRATEGIES[request.search.strategy]}
@@ -107,6 +108,18 @@ def request_from_pb(
         request.response.output_token_ids,
         request.response.include_safety_trace,
     )
+
+
+MAX_POLICY_IDS = 8
+MAX_POLICY_ID_CHARS = 100  # a registered id is at most 97 characters (name@version)
+
+
+def _check_policy_ids(ids: Any) -> None:
+    """Bounded before any id is looked up or echoed in a message."""
+    if len(ids) > MAX_POLICY_IDS:
+        raise InvalidOptionError("safety.policy_ids", f"at most {MAX_POLICY_IDS} ids, got {len(ids)}")
+    if any(len(policy_id) > MAX_POLICY_ID_CHARS for policy_id in ids):
+        raise InvalidOptionError("safety.policy_ids", f"each id is at most {MAX_POLICY_ID_CHARS} characters")
 
 
 _FIELD_PATHS = {

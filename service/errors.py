@@ -17,6 +17,26 @@ class OverloadedError(Exception):
         self.retry_after_s = retry_after_s
 
 
+class RateLimitedError(OverloadedError):
+    """The caller's tenant is over its requests per second."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        Exception.__init__(self, f"over this caller's request rate; retry after {retry_after_s:.1f} s")
+        self.retry_after_s = retry_after_s
+
+
+class PermissionDeniedError(Exception):
+    """The request asks for more than the operator allows this caller: names the field and what is allowed."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+class AlreadyExistsError(Exception):
+    pass
+
+
 class NotServingError(Exception):
     """The server is still loading or is draining."""
 
@@ -33,6 +53,8 @@ STATUS = (
     (OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (NotServingError, grpc.StatusCode.UNAVAILABLE),
     (UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
+    (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
+    (AlreadyExistsError, grpc.StatusCode.ALREADY_EXISTS),
     (ScorerError, grpc.StatusCode.INTERNAL),  # a safety check failed: fail closed
 )
 

@@ -9,7 +9,6 @@ import sys
 from inferenceguard.service.config import Settings
 from inferenceguard.service.engine import Chunk, GenerationResult, InvalidOptionError, SearchOptions
 from inferenceguard.service.option_flags import add_search_flags, options_from_args
-from inferenceguard.service.runtime import build_runtime
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -34,7 +33,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.prompt.strip():
         raise InvalidOptionError("prompt", "must not be empty")
     if args.server:
-        return run_remote(args, options)
+        return run_remote(args, options, settings)
+    from inferenceguard.service.runtime import build_runtime  # torch: only for a run in this process
+
     runtime = build_runtime(settings)
     guard = runtime.guard(args.policy)
     result: GenerationResult | None = None
@@ -53,13 +54,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def run_remote(args: argparse.Namespace, options: SearchOptions) -> int:
-    """Stream from `--server`; prints like the in-process run."""
+def run_remote(args: argparse.Namespace, options: SearchOptions, settings: Settings) -> int:
+    """Stream from `--server` (TLS, client certificate and API key from the settings); prints like a local run."""
     from inferenceguard.service.client import Client, answer_of
     from inferenceguard.service.convert import request_for
 
     parts: list[str] = []
-    with Client(args.server) as client:
+    with Client.from_settings(args.server, settings) as client:
         for message in client.stream(request_for(args.prompt, options, args.policy)):
             if message.WhichOneof("event") == "chunk":
                 parts.append(message.chunk.text)

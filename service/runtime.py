@@ -3,6 +3,7 @@ guard each request is held to."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,11 +34,22 @@ class Runtime:
     def guard(self, policy_ids: Sequence[str] = ()) -> Guard:
         """The guard for `policy_ids` (the default policy when empty); see build_guard."""
         ids = list(policy_ids) or Settings.names(self.settings.default_policy)
-        guard = build_guard(self.registry, ids)
-        if self.settings.critic:
-            extra = BoundCritic(OnnxCritic(Path(self.settings.critic)))
-            guard = Guard(guard.costs, guard.reward, (*guard.critics, extra), guard.exhausted_message, guard.policies)
+        return with_critic(build_guard(self.registry, ids), self.extra_critic)
+
+    @functools.cached_property
+    def extra_critic(self) -> BoundCritic | None:
+        """The ad-hoc critic of settings.critic, loaded once."""
+        return load_extra_critic(self.settings)
+
+
+def load_extra_critic(settings: Settings) -> BoundCritic | None:
+    return BoundCritic(OnnxCritic(Path(settings.critic))) if settings.critic else None
+
+
+def with_critic(guard: Guard, extra: BoundCritic | None) -> Guard:
+    if extra is None:
         return guard
+    return Guard(guard.costs, guard.reward, (*guard.critics, extra), guard.exhausted_message, guard.policies)
 
 
 def build_guard(registry: Registry, policy_ids: Sequence[str]) -> Guard:
@@ -82,7 +94,12 @@ def load_language_model(settings: Settings) -> LanguageModel:
 
 def build_registry(settings: Settings, lm: LanguageModel | None = None) -> Registry:
     plugins = build_plugin_manager(Settings.names(settings.load_plugins), Settings.names(settings.disable_plugins))
-    context = LoadContext(
+    return Registry(plugins, load_context(settings, lm))
+
+
+def load_context(settings: Settings, lm: LanguageModel | None = None) -> LoadContext:
+    """What a plugin's factories are given: where models live, the LM they serve and the plugin settings."""
+    return LoadContext(
         home=settings.home,
         device=str(lm.device) if lm else "cpu",
         lm_id=lm.model_id if lm else "",
@@ -90,7 +107,6 @@ def build_registry(settings: Settings, lm: LanguageModel | None = None) -> Regis
         hidden_layer=lm.hidden_layer if lm else -1,
         plugin_settings=_plugin_settings(settings),
     )
-    return Registry(plugins, context)
 
 
 def _plugin_settings(settings: Settings) -> dict[str, dict[str, str]]:

@@ -7,12 +7,13 @@ import argparse
 import asyncio
 import sys
 
+from inferenceguard.service import probe
 from inferenceguard.service.config import Settings
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve = subparsers.add_parser("serve", help="run the gRPC server")
-    serve.add_argument("--host", help="address to bind (env INFERENCEGUARD_HOST; default 0.0.0.0)")
+    serve.add_argument("--host", help="address to bind (env INFERENCEGUARD_HOST; default 127.0.0.1)")
     serve.add_argument("--port", type=int, dest="grpc_port", help="gRPC port (env INFERENCEGUARD_GRPC_PORT; 50051)")
     serve.add_argument("--max-concurrent-requests", type=int, help="searches at once (default 2)")
     serve.add_argument("--max-queued-requests", type=int, help="queued requests before RESOURCE_EXHAUSTED (32)")
@@ -21,6 +22,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     serve.add_argument("--tls-cert", help="PEM certificate chain (env INFERENCEGUARD_TLS_CERT)")
     serve.add_argument("--tls-key", help="PEM private key (env INFERENCEGUARD_TLS_KEY)")
     serve.add_argument("--tls-client-ca", help="require client certificates signed by this CA (mutual TLS)")
+    serve.add_argument("--api-key-file", help="read the API key from this file (env INFERENCEGUARD_API_KEY_FILE)")
+    serve.add_argument("--tenants-file", help="TOML file of tenants: keys, policies, limits (docs/configuration.md)")
     serve.add_argument("--metrics-port", type=int, help="Prometheus port, 0 = off (env INFERENCEGUARD_METRICS_PORT)")
     flags = (
         "host",
@@ -33,13 +36,15 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         "tls_cert",
         "tls_key",
         "tls_client_ca",
+        "api_key_file",
+        "tenants_file",
     )
     # A server's request lines are INFO: shown unless the user asks for another level (--log-level etc.).
     serve.set_defaults(handler=run_serve, settings_flags=flags, default_log_level="INFO")
-    health = subparsers.add_parser("health", help="exit 0 when the server at --server is ready")
-    health.add_argument("--server", default="127.0.0.1:50051", help="HOST:PORT (default 127.0.0.1:50051)")
-    health.add_argument("--service", default="inferenceguard.v1.InferenceService", help="'' = liveness only")
-    health.add_argument("--timeout", type=float, default=5.0)
+    hash_key = subparsers.add_parser("hash-key", help="print the tenants-file hash of an API key read from stdin")
+    hash_key.set_defaults(handler=run_hash_key)
+    health = subparsers.add_parser("health", help="exit 0 when the server is ready (TLS and key from the settings)")
+    probe.add_arguments(health)
     health.set_defaults(handler=run_health)
 
 
@@ -48,22 +53,20 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from inferenceguard.service.server import serve
 
     runtime = build_runtime(settings)
-    asyncio.run(serve(settings, runtime))
+    asyncio.run(serve(settings, runtime, getattr(args, "load_settings", None)))
     return 0
 
 
 def run_health(args: argparse.Namespace, settings: Settings) -> int:
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    return probe.check(probe.target(args, settings), args.service, args.timeout, settings)
 
-    with grpc.insecure_channel(args.server) as channel:
-        try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout
-            )
-        except grpc.RpcError as exc:
-            print(f"{args.server}: {exc.code().name}", file=sys.stderr)
-            return 1
-    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
-    print(f"{args.server}: {status}")
-    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+def run_hash_key(args: argparse.Namespace, settings: Settings) -> int:
+    from inferenceguard.service.engine.errors import InvalidOptionError
+    from inferenceguard.service.tenants import hash_key
+
+    key = sys.stdin.readline().strip()
+    if not key:
+        raise InvalidOptionError("stdin", "give the API key on standard input (one line)")
+    print(hash_key(key))
+    return 0

@@ -13,6 +13,7 @@ is on (debugging).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 import time
@@ -23,21 +24,26 @@ from typing import Any
 
 import grpc
 
-from inferenceguard.service import convert
+from inferenceguard.service import convert, floor
 from inferenceguard.service.admission import Admission
+from inferenceguard.service.callers import caller
 from inferenceguard.service.engine import (
     BlockTrace,
     Chunk,
     GenerationResult,
+    Guard,
     InvalidOptionError,
     SearchOptions,
     Started,
 )
 from inferenceguard.service.engine.types import Event
-from inferenceguard.service.errors import OverloadedError, status_of
+from inferenceguard.service.errors import OverloadedError, RateLimitedError, status_of
 from inferenceguard.service.inflight import InFlight
-from inferenceguard.service.metrics import Metrics
+from inferenceguard.service.metrics import UNKNOWN_TENANT, Metrics
+from inferenceguard.service.rate_limit import RateLimiter
+from inferenceguard.service.reload import Reloader
 from inferenceguard.service.runtime import Runtime
+from inferenceguard.service.serving import Serving
 from inferenceguard.v1 import inference_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -48,16 +54,16 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
     def __init__(
         self,
         runtime: Runtime,
+        reloader: Reloader,
         admission: Admission,
         inflight: InFlight,
         executor: ThreadPoolExecutor,
         defaults: SearchOptions,
-        limits: convert.Limits,
         metrics: Metrics,
-        log_text: bool = False,
     ) -> None:
-        self.runtime, self.admission, self.inflight, self.executor = runtime, admission, inflight, executor
-        self.defaults, self.limits, self.metrics, self.log_text = defaults, limits, metrics, log_text
+        self.runtime, self.reloader, self.admission, self.inflight = runtime, reloader, admission, inflight
+        self.executor, self.defaults, self.metrics = executor, defaults, metrics
+        self.rates = RateLimiter()
 
     async def GenerateStream(self, request: Any, context: Any) -> AsyncIterator[Any]:
         async for message in self._generate(request, context, with_text=False):
@@ -70,38 +76,53 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         return final
 
     async def _generate(self, request: Any, context: Any, *, with_text: bool) -> AsyncIterator[Any]:
+        serving = self.reloader.current  # the whole request runs under this snapshot, even across a reload
+        call = _Call(context, serving.settings.log_text, request.prompt)
         try:
-            request_id = convert.request_id_of(request)
-        except InvalidOptionError as exc:  # not a valid header value: never echo it in metadata
-            await self._fail(context, exc, None, request.prompt)
-            return
-        context.set_trailing_metadata((("x-request-id", request_id),))
-        try:
-            parsed = convert.request_from_pb(request, self.defaults, self.limits, request_id)
-            options = _within_deadline(parsed.options, context.time_remaining())
-            guard = self.runtime.guard(parsed.policy_ids)
-            stop = self.inflight.add(request_id)
-            events = self.runtime.engine.generate(parsed.prompt, options, guard=guard, stop=stop)
+            call.tenant = caller(serving.tenants, context).name
+            call.request_id = convert.request_id_of(request)  # before any metadata: it must be a valid header
         except Exception as exc:
-            self.inflight.remove(request_id)
-            error = convert.in_request_terms(exc) if isinstance(exc, InvalidOptionError) else exc
-            await self._fail(context, error, request_id, request.prompt)
+            await self._fail(call, exc)
+            return
+        context.set_trailing_metadata((("x-request-id", call.request_id),))
+        try:
+            parsed, guard = self._admit(serving, call.tenant, request, call.request_id, context.time_remaining())
+            stop = self.inflight.add(call.tenant, call.request_id)
+        except Exception as exc:
+            await self._fail(call, exc)
+            return
+        try:
+            events = self.runtime.engine.generate(parsed.prompt, parsed.options, guard=guard, stop=stop)
+        except Exception as exc:
+            self.inflight.remove(call.tenant, call.request_id, stop)
+            await self._fail(call, exc)
             return
         context.add_done_callback(lambda _: stop.set())  # the client went away or the deadline passed
         try:
             async with self.admission.slot() as queued_s:
-                async for message in self._relay(events, parsed, stop, queued_s, with_text, context.peer()):
+                async for message in self._relay(events, parsed, stop, queued_s, with_text, call):
                     yield message
         except asyncio.CancelledError:  # the client went away, or the server is stopping
-            log.info("request cancelled", extra={"request_id": request_id, "status": "CANCELLED"})
+            log.info("request cancelled", extra=call.fields(status="CANCELLED"))
             raise
         except Exception as exc:
-            if isinstance(exc, OverloadedError):
-                self.metrics.rejected.labels("queue_full").inc()
-            await self._fail(context, exc, request_id, request.prompt)
+            await self._fail(call, exc)
         finally:
             stop.set()
-            self.inflight.remove(request_id)
+            self.inflight.remove(call.tenant, call.request_id, stop)
+
+    def _admit(
+        self, serving: Serving, tenant_name: str, request: Any, request_id: str, remaining: float | None
+    ) -> tuple[convert.ParsedRequest, Guard]:
+        """The request parsed within its tenant's limits and floor, and the guard it runs under."""
+        tenant = serving.tenants.by_name[tenant_name]
+        limits = convert.Limits(max_new_tokens=tenant.max_new_tokens, max_num_candidates=tenant.max_num_candidates)
+        parsed = convert.request_from_pb(request, self.defaults, limits, request_id)
+        floor.check_choices(tenant, parsed.options, parsed.policy_ids, serving.registry.policies)
+        guard = serving.guard(tenant, parsed.policy_ids)
+        floor.check_budget(parsed.options, guard)
+        self.rates.admit(tenant)
+        return dataclasses.replace(parsed, options=_within_deadline(parsed.options, remaining)), guard
 
     async def _relay(
         self,
@@ -110,7 +131,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         stop: threading.Event,
         queued_s: float,
         with_text: bool,
-        peer: str,
+        call: _Call,
     ) -> AsyncIterator[Any]:
         started, first_chunk_ms = time.perf_counter(), 0
         self.metrics.queue.observe(queued_s)
@@ -127,47 +148,62 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             elif isinstance(event, BlockTrace) and parsed.include_safety_trace:
                 yield convert.chunk_to_pb(parsed.request_id, Chunk("", ()), event, parsed)
             elif isinstance(event, GenerationResult):
-                self.metrics.record(event)
+                self.metrics.record(event, call.tenant)
                 queue_ms = int(queued_s * 1000)
                 duration_ms = queue_ms + int((time.perf_counter() - started) * 1000)
-                self._log_finish(
-                    parsed, event, peer, queue_ms=queue_ms, ttft_ms=first_chunk_ms, duration_ms=duration_ms
-                )
+                call.log_finish(parsed, event, queue_ms=queue_ms, ttft_ms=first_chunk_ms, duration_ms=duration_ms)
                 yield convert.finish_to_pb(
                     parsed.request_id, event, parsed, with_text=with_text, queue_ms=queue_ms, ttft_ms=first_chunk_ms
                 )
 
-    def _log_finish(self, parsed: convert.ParsedRequest, result: GenerationResult, peer: str, **timings: int) -> None:
-        fields: dict[str, Any] = {
-            "request_id": parsed.request_id,
-            "status": "OK",
-            "policies": [f"{policy}@{version}" for policy, version in result.policies],
-            "strategy": result.strategy,
-            "finish_reason": result.finish_reason.value,
-            "prompt_tokens": result.usage.prompt_tokens,
-            "completion_tokens": result.usage.new_tokens,
-            **timings,
-            "peer": peer,
-        }
-        if self.log_text:
-            fields |= {"prompt": parsed.prompt, "text": result.text}
-        log.info("request finished", extra=fields)
-
-    async def _fail(self, context: Any, error: BaseException, request_id: str | None, prompt: str) -> None:
+    async def _fail(self, call: _Call, error: BaseException) -> None:
         """Count and log the failure, then end the call with the error's status (this raises)."""
+        if isinstance(error, InvalidOptionError):
+            error = convert.in_request_terms(error)
         code, message = status_of(error)
-        self.metrics.failures.labels(code.name).inc()
-        fields = {"request_id": request_id, "status": code.name, "error": message, "peer": context.peer()}
+        self.metrics.failures.labels(code.name, call.tenant or UNKNOWN_TENANT).inc()
+        if isinstance(error, OverloadedError):
+            reason = "rate_limited" if isinstance(error, RateLimitedError) else "queue_full"
+            self.metrics.rejected.labels(reason, call.tenant).inc()
+        fields = call.fields(status=code.name, error=message)
         if code == grpc.StatusCode.INTERNAL:
             # the frames without the messages: an unexpected error's message may quote the input
             fields |= {"error_type": type(error).__name__, "stack": "".join(traceback.format_tb(error.__traceback__))}
-        if self.log_text:
-            fields |= {"prompt": prompt, "exception": repr(error)}
+        if call.log_text:
+            fields |= {"prompt": call.prompt, "exception": repr(error)}
         log.log(logging.ERROR if code == grpc.StatusCode.INTERNAL else logging.WARNING, "request failed", extra=fields)
-        metadata = [("x-request-id", request_id)] if request_id is not None else []
+        metadata = [("x-request-id", call.request_id)] if call.request_id is not None else []
         if isinstance(error, OverloadedError):
             metadata.append(("retry-after-ms", str(int(error.retry_after_s * 1000))))
-        await context.abort(code, message, trailing_metadata=tuple(metadata))
+        await call.context.abort(code, message, trailing_metadata=tuple(metadata))
+
+
+@dataclasses.dataclass
+class _Call:
+    """One RPC as logs see it: who called, which request, and whether its text may be logged."""
+
+    context: Any
+    log_text: bool
+    prompt: str
+    tenant: str = ""
+    request_id: str | None = None
+
+    def fields(self, **extra: Any) -> dict[str, Any]:
+        return {"request_id": self.request_id, "tenant": self.tenant or None, **extra, "peer": self.context.peer()}
+
+    def log_finish(self, parsed: convert.ParsedRequest, result: GenerationResult, **timings: int) -> None:
+        fields = self.fields(
+            status="OK",
+            policies=[f"{policy}@{version}" for policy, version in result.policies],
+            strategy=result.strategy,
+            finish_reason=result.finish_reason.value,
+            prompt_tokens=result.usage.prompt_tokens,
+            completion_tokens=result.usage.new_tokens,
+            **timings,
+        )
+        if self.log_text:
+            fields |= {"prompt": parsed.prompt, "text": result.text}
+        log.info("request finished", extra=fields)
 
 
 async def _in_worker(

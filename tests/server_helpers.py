@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +21,13 @@ from inferenceguard.v1 import control_pb2_grpc, inference_pb2_grpc
 from tests.test_plugins import WordsPlugin
 
 
-def tiny_runtime(lm: LanguageModel, **settings: Any) -> Runtime:
+def tiny_runtime(lm: LanguageModel, *extra_plugins: Any, **settings: Any) -> Runtime:
     values: dict[str, Any] = {"default_policy": "no-five-six", "grpc_port": 0, "host": "127.0.0.1"}
     config = Settings.load(values | settings, environ={})
     plugins = build_plugin_manager()
     plugins.manager.register(WordsPlugin(), name="words")
+    for index, plugin in enumerate(extra_plugins):
+        plugins.manager.register(plugin, name=f"extra-{index}")
     registry = Registry(plugins, LoadContext(home=Path("/nonexistent"), lm_id=lm.model_id, hidden_size=lm.hidden_size))
     runtime = Runtime(config, lm, registry, Engine(lm))
     runtime.engine.default_guard = runtime.guard()
@@ -33,11 +35,19 @@ def tiny_runtime(lm: LanguageModel, **settings: Any) -> Runtime:
 
 
 @contextlib.asynccontextmanager
-async def serving(runtime: Runtime, ready: bool = True) -> AsyncIterator[tuple[Server, Any, Any]]:
-    running = await build_server(runtime.settings, runtime)
+async def serving(
+    runtime: Runtime,
+    ready: bool = True,
+    load_settings: Callable[[], Settings] | None = None,
+    secure: Path | None = None,
+) -> AsyncIterator[tuple[Server, Any, Any]]:
+    """A started server and stubs on a channel to it (TLS trusting the CA file `secure`, when given)."""
+    running = await build_server(runtime.settings, runtime, load_settings=load_settings)
     if ready:
         await warm_up_and_serve(running, runtime)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+    target = f"127.0.0.1:{running.port}"
+    roots = grpc.ssl_channel_credentials(secure.read_bytes()) if secure else None
+    channel = grpc.aio.secure_channel(target, roots) if roots else grpc.aio.insecure_channel(target)
     try:
         yield running, inference_pb2_grpc.InferenceServiceStub(channel), control_pb2_grpc.ControlServiceStub(channel)
     finally:

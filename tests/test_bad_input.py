@@ -118,3 +118,16 @@ def test_a_failing_critic_fails_closed(lm: LanguageModel) -> None:
 
     with pytest.raises(ScorerError, match="critic 'scripted-critic' failed"):
         make_engine(lm, critic=Broken(lm.hidden_size)).run("w1", SearchOptions(max_new_tokens=4, seed=0))
+
+
+def test_a_negative_cost_fails_closed(lm: LanguageModel) -> None:
+    """A negative cost would give budget back, letting a later unsafe block through: it is a broken scorer."""
+    with pytest.raises(ScorerError, match=r"outside \[0, inf\]"):
+        make_engine(lm, ScriptedCost(lambda call, text: -0.5)).run("w1", SearchOptions(max_new_tokens=4, seed=0))
+
+
+@pytest.mark.parametrize("p_safe", [-0.1, 1.5])
+def test_a_critic_probability_outside_zero_one_fails_closed(lm: LanguageModel, p_safe: float) -> None:
+    critic = ScriptedCritic(lm.hidden_size, p_safe=p_safe)
+    with pytest.raises(ScorerError, match=r"p_safe outside \[0, 1\]"):
+        make_engine(lm, critic=critic).run("w1", SearchOptions(max_new_tokens=4, seed=0))

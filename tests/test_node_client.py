@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,6 +22,7 @@ from inferenceguard.service.runtime import Runtime
 from inferenceguard.v1 import safety_pb2
 from tests.real import real_runtime
 from tests.server_helpers import serving, tiny_runtime
+from tests.test_security import make_pki
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_CLIENT = ROOT / "clients" / "node"
@@ -38,7 +40,7 @@ def test_buf_lint_passes_on_the_protos() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-async def stream_with_node(port: int, *args: str) -> tuple[int, str, str]:
+async def stream_with_node(port: int, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Runs stream.js as a subprocess of the event loop that also runs the server."""
     node = installed(shutil.which("node"), "node")
     installed(NODE_CLIENT / "node_modules" / "@grpc" / "grpc-js", "clients/node/node_modules")
@@ -50,19 +52,21 @@ async def stream_with_node(port: int, *args: str) -> tuple[int, str, str]:
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env=env,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode is not None
     return process.returncode, stdout.decode(), stderr.decode()
 
 
-async def check_same_answer(runtime: Runtime, prompt: str, seed: int, tokens: int) -> dict[str, Any]:
+async def check_same_answer(
+    runtime: Runtime, prompt: str, seed: int, tokens: int, env: dict[str, str] | None = None, ca: Path | None = None
+) -> dict[str, Any]:
     """The Node client's streamed answer equals the Python stub's Generate for the same request and seed."""
     key = runtime.settings.api_key
-    flags = ("--api-key", key) if key else ()
-    async with serving(runtime) as (running, inference, _):
+    async with serving(runtime, secure=ca) as (running, inference, _):
         code, stdout, stderr = await stream_with_node(
-            running.port, "--seed", str(seed), "--max-new-tokens", str(tokens), *flags, prompt
+            running.port, "--seed", str(seed), "--max-new-tokens", str(tokens), prompt, env=env
         )
         metadata = (("authorization", f"Bearer {key}"),) if key else ()
         reply = await inference.Generate(Client.request(prompt, seed=seed, max_new_tokens=tokens), metadata=metadata)
@@ -79,9 +83,24 @@ async def check_same_answer(runtime: Runtime, prompt: str, seed: int, tokens: in
     return summary
 
 
-def test_node_client_streams_the_answer_that_generate_returns(lm: LanguageModel) -> None:
-    summary = asyncio.run(check_same_answer(tiny_runtime(lm, api_key="node-test-key"), "w1 w2", seed=7, tokens=12))
+def test_node_client_streams_the_answer_that_generate_returns(lm: LanguageModel, tmp_path: Path) -> None:
+    """Over TLS, with the CA and the API key taken from the environment and a key file, as a deployment would."""
+    pki = make_pki(tmp_path)
+    key_file = tmp_path / "key"
+    key_file.write_text("node-test-key\n")
+    tls = {"tls_cert": str(pki["server.pem"]), "tls_key": str(pki["server.key"])}
+    runtime = tiny_runtime(lm, api_key_file=str(key_file), **tls)
+    env = {**os.environ, "INFERENCEGUARD_TLS_CA": str(pki["ca.pem"]), "INFERENCEGUARD_API_KEY_FILE": str(key_file)}
+    summary = asyncio.run(check_same_answer(runtime, "w1 w2", seed=7, tokens=12, env=env, ca=pki["ca.pem"]))
     assert summary["text"] and summary["policies"] == ["no-five-six"]
+    refused = {k: v for k, v in env.items() if k != "INFERENCEGUARD_API_KEY_FILE"}
+
+    async def without_key() -> tuple[int, str, str]:
+        async with serving(runtime, secure=pki["ca.pem"]) as (running, _, _control):
+            return await stream_with_node(running.port, "w1 w2", env=refused)
+
+    code, _, stderr = asyncio.run(without_key())
+    assert code == 1 and ": UNAUTHENTICATED: " in stderr
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import grpc
@@ -11,6 +13,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from inferenceguard.service.engine import LanguageModel
+from inferenceguard.service.engine.errors import InvalidOptionError
 from inferenceguard.service.server import build_server, drain
 from inferenceguard.v1 import control_pb2, control_pb2_grpc
 from tests.server_helpers import serving, tiny_runtime
@@ -24,6 +27,7 @@ def openssl(*args: str) -> None:
 
 def make_pki(folder: Path) -> dict[str, Path]:
     """A CA, a server certificate for 127.0.0.1/localhost and a client certificate, all signed by the CA."""
+    folder.mkdir(parents=True, exist_ok=True)
     p = {name: folder / name for name in ("ca.key", "ca.pem", "server.key", "server.pem", "client.key", "client.pem")}
     openssl(
         "req",
@@ -78,7 +82,7 @@ def make_pki(folder: Path) -> dict[str, Path]:
 
 def test_api_key_is_required_except_for_health(lm: LanguageModel) -> None:
     async def scenario() -> None:
-        async with serving(tiny_runtime(lm, api_key="s3cret")) as (running, _inference, control):
+        async with serving(tiny_runtime(lm, api_key="s3cret", allow_insecure=True)) as (running, _inference, control):
             with pytest.raises(grpc.aio.AioRpcError) as missing:
                 await control.GetServerInfo(INFO)
             with pytest.raises(grpc.aio.AioRpcError) as wrong:
@@ -123,5 +127,114 @@ def test_tls_and_mutual_tls(lm: LanguageModel, tmp_path: Path, mutual: bool) -> 
             assert await call(untrusted, running.port) == grpc.StatusCode.UNAVAILABLE
         finally:
             await drain(running, 0.5)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"tls_client_ca": "ca.pem"}, "tls_client_ca"),  # would serve plaintext
+        ({"tls_cert": "server.pem"}, "tls_key"),
+        ({"api_key": "k"}, "api_key"),  # the key would travel in cleartext
+    ],
+)
+def test_a_half_or_insecure_transport_is_refused_at_start(
+    lm: LanguageModel, tmp_path: Path, settings: dict[str, str], named: str
+) -> None:
+    pki = make_pki(tmp_path)
+    files = {name: str(pki[value]) if value in pki else value for name, value in settings.items()}
+    runtime = tiny_runtime(lm, **files)
+    with pytest.raises(InvalidOptionError) as caught:
+        asyncio.run(build_server(runtime.settings, runtime))
+    assert caught.value.field == named
+
+
+def test_a_client_certificate_subject_names_a_tenant(lm: LanguageModel, tmp_path: Path) -> None:
+    pki = make_pki(tmp_path)
+    tenants = tmp_path / "tenants.toml"
+    tenants.write_text('[tenants.backend]\nclient_subjects = ["CN=client"]\nmax_new_tokens = 64\n')
+    tls = {"tls_cert": str(pki["server.pem"]), "tls_key": str(pki["server.key"]), "tls_client_ca": str(pki["ca.pem"])}
+    runtime = tiny_runtime(lm, tenants_file=str(tenants), **tls)
+    credentials = grpc.ssl_channel_credentials(
+        pki["ca.pem"].read_bytes(), pki["client.key"].read_bytes(), pki["client.pem"].read_bytes()
+    )
+
+    async def scenario() -> None:
+        running = await build_server(runtime.settings, runtime)
+        try:
+            async with grpc.aio.secure_channel(f"127.0.0.1:{running.port}", credentials) as channel:
+                info = await control_pb2_grpc.ControlServiceStub(channel).GetServerInfo(INFO, timeout=5)
+            assert info.tenant == "backend" and info.limits.max_new_tokens == 64
+        finally:
+            await drain(running, 0.5)
+
+    asyncio.run(scenario())
+
+
+def test_certificates_are_replaced_by_a_reload(lm: LanguageModel, tmp_path: Path) -> None:
+    first, second = make_pki(tmp_path / "first"), make_pki(tmp_path / "second")
+    cert, key = tmp_path / "server.pem", tmp_path / "server.key"
+    cert.write_bytes(first["server.pem"].read_bytes())
+    key.write_bytes(first["server.key"].read_bytes())
+    runtime = tiny_runtime(lm, tls_cert=str(cert), tls_key=str(key))
+
+    async def status(port: int, ca: Path) -> grpc.StatusCode:
+        credentials = grpc.ssl_channel_credentials(root_certificates=ca.read_bytes())
+        async with grpc.aio.secure_channel(f"127.0.0.1:{port}", credentials) as channel:
+            try:
+                await control_pb2_grpc.ControlServiceStub(channel).GetServerInfo(INFO, timeout=5)
+                return grpc.StatusCode.OK
+            except grpc.aio.AioRpcError as exc:
+                return exc.code()
+
+    async def scenario() -> None:
+        running = await build_server(runtime.settings, runtime)
+        try:
+            assert await status(running.port, first["ca.pem"]) == grpc.StatusCode.OK
+            cert.write_bytes(second["server.pem"].read_bytes())
+            key.write_bytes(second["server.key"].read_bytes())
+            assert (await running.reloader.reload()).ok
+            assert await status(running.port, second["ca.pem"]) == grpc.StatusCode.OK
+            assert await status(running.port, first["ca.pem"]) == grpc.StatusCode.UNAVAILABLE
+        finally:
+            await drain(running, 0.5)
+
+    asyncio.run(scenario())
+
+
+def test_health_and_generate_reach_a_tls_server_with_a_key_from_a_file(lm: LanguageModel, tmp_path: Path) -> None:
+    """The probe and `generate --server` take the CA and the key from the environment, as a container's would."""
+    pki = make_pki(tmp_path)
+    key_file = tmp_path / "api-key"
+    key_file.write_text("file-key\n")
+    tls = {"tls_cert": str(pki["server.pem"]), "tls_key": str(pki["server.key"])}
+    runtime = tiny_runtime(lm, api_key_file=str(key_file), **tls)
+    client_env = {
+        **os.environ,
+        "INFERENCEGUARD_TLS_CA": str(pki["ca.pem"]),
+        "INFERENCEGUARD_API_KEY_FILE": str(key_file),
+        "INFERENCEGUARD_TLS_SERVER_NAME": "localhost",
+    }
+
+    async def run(env: dict[str, str], *args: str) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "inferenceguard.service", *args, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+        return int(process.returncode or 0), out.decode() + err.decode()
+
+    async def scenario() -> None:
+        async with serving(runtime, secure=pki["ca.pem"]) as (running, _, _control):
+            target = f"127.0.0.1:{running.port}"
+            assert (await run(client_env, "health", "--server", target))[0] == 0
+            plain = {k: v for k, v in client_env.items() if k != "INFERENCEGUARD_TLS_CA"}
+            assert (await run(plain, "health", "--server", target))[0] == 1  # the system roots do not know our CA
+            code, output = await run(client_env, "generate", "--server", target, "--json", "--max-new-tokens", "4", "w1")
+            assert code == 0 and '"within_budget": true' in output, output
+            no_key = {k: v for k, v in client_env.items() if k != "INFERENCEGUARD_API_KEY_FILE"}
+            code, output = await run(no_key, "generate", "--server", target, "--max-new-tokens", "4", "w1")
+            assert code != 0 and "UNAUTHENTICATED" in output
 
     asyncio.run(scenario())

@@ -50,6 +50,8 @@ def test_stream_order_and_committed_prefix_equal_unary(lm: LanguageModel) -> Non
         ({"num_candidates": 0}, grpc.StatusCode.INVALID_ARGUMENT, "search.num_candidates: must be in 1..1024"),
         ({"num_candidates": 5000}, grpc.StatusCode.INVALID_ARGUMENT, "search.num_candidates: must be at most 256"),
         ({"policy": "nope"}, grpc.StatusCode.NOT_FOUND, "policy 'nope' is not registered"),
+        ({"policy": "x" * 4000}, grpc.StatusCode.INVALID_ARGUMENT, "safety.policy_ids: each id is at most 100"),
+        ({"policy": ["no-five-six"] * 9}, grpc.StatusCode.INVALID_ARGUMENT, "safety.policy_ids: at most 8 ids"),
     ],
 )
 def test_bad_requests_get_a_status_naming_the_field(
@@ -61,7 +63,8 @@ def test_bad_requests_get_a_status_naming_the_field(
     if "num_candidates" in change:
         bad.search.num_candidates = change["num_candidates"]
     if "policy" in change:
-        bad.safety.policy_ids.append(change["policy"])
+        policy = change["policy"]
+        bad.safety.policy_ids.extend(policy if isinstance(policy, list) else [policy])
 
     async def scenario() -> None:
         async with serving(tiny_runtime(lm)) as (_, inference, _control):
@@ -98,7 +101,7 @@ def test_metrics_count_requests_and_safety_decisions(lm: LanguageModel) -> None:
 
     text = asyncio.run(scenario())
     assert 'inferenceguard_safety_decisions_total{action="allowed",policy="no-five-six"}' in text
-    assert 'inferenceguard_request_failure_total{code="INVALID_ARGUMENT"} 1.0' in text
+    assert 'inferenceguard_request_failure_total{code="INVALID_ARGUMENT",tenant="default"} 1.0' in text
     assert "inferenceguard_time_to_first_token_seconds_count" in text and "w1" not in text
 
 
@@ -112,8 +115,8 @@ def test_critic_latency_is_recorded_for_requests_that_used_a_critic() -> None:
         return GenerationResult("", (), True, 1.0, 0.0, {}, None, FinishReason.EOS, "inferenceguard", 0, 1.0, usage)
 
     metrics = Metrics()
-    metrics.record(result(Usage(critic_evaluations=8, critic_seconds=0.25)))
-    metrics.record(result(Usage()))  # no critic: not a latency sample
+    metrics.record(result(Usage(critic_evaluations=8, critic_seconds=0.25)), "default")
+    metrics.record(result(Usage()), "default")  # no critic: not a latency sample
     text = generate_latest(metrics.registry).decode()
     assert "inferenceguard_critic_seconds_count 1.0" in text
     assert "inferenceguard_critic_seconds_sum 0.25" in text

@@ -46,13 +46,18 @@ CALL_TIMEOUT_S = 60.0  # generous: a valid request here takes milliseconds; this
 CLIENT_ERRORS = {
     grpc.StatusCode.INVALID_ARGUMENT,
     grpc.StatusCode.NOT_FOUND,
-    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.PERMISSION_DENIED,
     grpc.StatusCode.RESOURCE_EXHAUSTED,
     grpc.StatusCode.OUT_OF_RANGE,
 }
 STOPPED = " [stopped]"  # the exhausted message of every policy the fuzz server knows
 # Server limits and defaults sized so that any request that passes validation is cheap on the tiny model.
 LIMITS: dict[str, Any] = {"max_new_tokens_limit": 64, "max_num_candidates": 8, "max_concurrent_requests": 2}
+# every strategy a request can carry, and the policies that load (a policy that cannot load stops the start)
+FLOOR = {
+    "allowed_strategies": "inferenceguard,sample,best_of_n,beam,args",
+    "allowed_policies": "no-five-six,always-unsafe",
+}
 DEFAULTS = SearchOptions(num_candidates=4, block_tokens=4, max_new_tokens=8)
 
 
@@ -92,7 +97,7 @@ def fuzz_runtime(lm: LanguageModel) -> Runtime:
     The built-in harm and toxicity policies are left out of the drawn ids: loading them on the tiny model builds
     real scorers into the cache folder before failing, which is slow and writes outside the test.
     """
-    values: dict[str, Any] = {"default_policy": "no-five-six", "grpc_port": 0, "host": "127.0.0.1", **LIMITS}
+    values: dict[str, Any] = {"default_policy": "no-five-six", "grpc_port": 0, "host": "127.0.0.1", **LIMITS, **FLOOR}
     config = Settings.load(values, environ={})
     plugins = build_plugin_manager()
     plugins.manager.register(WordsPlugin(), name="words")
@@ -288,8 +293,8 @@ def check_error(error: grpc.RpcError) -> None:
         assert named and named.group(1) in REQUEST_FIELDS, f"the message names no request field: {details!r}"
     elif code == grpc.StatusCode.NOT_FOUND:
         assert "is not registered" in details, details
-    elif code == grpc.StatusCode.FAILED_PRECONDITION:
-        assert details.startswith("policy 'broken'"), details
+    elif code == grpc.StatusCode.PERMISSION_DENIED:
+        assert details.startswith(("safety.policy_ids: ", "safety.budget: ")), details
 
 
 def check_text(text: str, token_ids: Sequence[int], finish: Any, request: inference_pb2.GenerateRequest) -> None:
@@ -392,7 +397,7 @@ EXPLICIT = [
     request(request_id="Grüße"),  # not a header value: the x-request-id trailer failed the call
     request(request_id="line\nbreak"),
     request(request_id="r" * 20_000),  # over the client's metadata limit, after the work was done
-    request(**{"safety.policy_ids": ["no-five-six", "broken"]}),  # FAILED_PRECONDITION
+    request(**{"safety.policy_ids": ["no-five-six", "broken"]}),  # PERMISSION_DENIED: never loaded, never allowed
     request(**{"safety.policy_ids": ["no-five-six", ""]}),  # NOT_FOUND
     request(**{"search.strategy": 99}),
     request(**{"safety.policy_ids": ["always-unsafe", "always-unsafe"], "search.max_retries": 16}),
@@ -432,7 +437,7 @@ def assert_both_sides_were_explored(outcomes: Counter[str]) -> None:
     """The fuzz is only worth something if many requests pass validation and many do not."""
     total = sum(outcomes.values())
     assert outcomes["OK"] >= 0.2 * total and outcomes["INVALID_ARGUMENT"] >= 0.1 * total, outcomes
-    assert outcomes["NOT_FOUND"] and outcomes["FAILED_PRECONDITION"], outcomes
+    assert outcomes["NOT_FOUND"] and outcomes["PERMISSION_DENIED"], outcomes
 
 
 def test_fuzzed_generate_requests_get_an_answer_or_a_client_error(live: tuple[Server, grpc.Channel]) -> None:

@@ -2,6 +2,7 @@
 // A small Node.js client for the InferenceGuard gRPC API. The messages are loaded from proto/ at run time,
 // so there is no generated code to keep in step with the .proto files.
 
+const fs = require('node:fs');
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -46,10 +47,33 @@ class InferenceGuardClient {
    * @param {string} target HOST:PORT
    * @param {{apiKey?: string, credentials?: grpc.ChannelCredentials}} [options]
    */
-  constructor(target, { apiKey, credentials = grpc.credentials.createInsecure() } = {}) {
-    this.inference = new api.InferenceService(target, credentials);
+  constructor(target, { apiKey, credentials = grpc.credentials.createInsecure(), channelOptions = {} } = {}) {
+    this.inference = new api.InferenceService(target, credentials, channelOptions);
     this.metadata = new grpc.Metadata();
     if (apiKey) this.metadata.set('authorization', `Bearer ${apiKey}`);
+  }
+
+  /**
+   * A client configured like the server's own tools, from INFERENCEGUARD_* variables: TLS when
+   * INFERENCEGUARD_TLS_CA or a client certificate is set (INFERENCEGUARD_TLS_CLIENT_CERT and _KEY, for mutual TLS;
+   * INFERENCEGUARD_TLS_SERVER_NAME when the certificate names another host), and the API key from
+   * INFERENCEGUARD_API_KEY_FILE or INFERENCEGUARD_API_KEY. Files, so that no secret shows in `ps`.
+   * @param {string} target HOST:PORT
+   * @param {Record<string, string | undefined>} [env]
+   */
+  static fromEnvironment(target, env = process.env) {
+    const read = (name) => (env[name] ? fs.readFileSync(env[name]) : null);
+    const [roots, key, chain] = ['TLS_CA', 'TLS_CLIENT_KEY', 'TLS_CLIENT_CERT'].map((n) => read(`INFERENCEGUARD_${n}`));
+    if (Boolean(key) !== Boolean(chain)) {
+      throw new Error('a client certificate needs INFERENCEGUARD_TLS_CLIENT_CERT and INFERENCEGUARD_TLS_CLIENT_KEY');
+    }
+    const tls = roots || chain;
+    const credentials = tls ? grpc.credentials.createSsl(roots, key, chain) : grpc.credentials.createInsecure();
+    const name = env.INFERENCEGUARD_TLS_SERVER_NAME;
+    const channelOptions = tls && name ? { 'grpc.ssl_target_name_override': name } : {};
+    const keyFile = read('INFERENCEGUARD_API_KEY_FILE');
+    const apiKey = keyFile ? keyFile.toString('utf8').trim() : env.INFERENCEGUARD_API_KEY;
+    return new InferenceGuardClient(target, { apiKey, credentials, channelOptions });
   }
 
   /**

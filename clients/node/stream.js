@@ -6,6 +6,8 @@
 const { parseArgs } = require('node:util');
 const { InferenceGuardClient, GrpcStatusError } = require('./client');
 
+// TLS and the API key come from INFERENCEGUARD_* variables (see InferenceGuardClient.fromEnvironment);
+// --api-key is kept for local tests, but a key on the command line shows in `ps`.
 const USAGE =
   'usage: stream.js --server HOST:PORT [--api-key KEY] [--seed N] [--max-new-tokens N] [--policy ID]... PROMPT';
 
@@ -15,7 +17,7 @@ function parse(argv) {
     allowPositionals: true,
     options: {
       server: { type: 'string' },
-      'api-key': { type: 'string', default: process.env.INFERENCEGUARD_API_KEY },
+      'api-key': { type: 'string' },
       seed: { type: 'string' },
       'max-new-tokens': { type: 'string' },
       policy: { type: 'string', multiple: true, default: [] },
@@ -47,7 +49,8 @@ async function main() {
     process.stderr.write(`stream.js: ${error.message}\n`);
     return 2;
   }
-  const client = new InferenceGuardClient(args.server, { apiKey: args.apiKey });
+  const client = InferenceGuardClient.fromEnvironment(args.server);
+  if (args.apiKey) client.metadata.set('authorization', `Bearer ${args.apiKey}`);
   const request = InferenceGuardClient.request(args.prompt, args);
   const parts = [];
   let start;
@@ -69,6 +72,10 @@ async function main() {
     client.close();
   }
   process.stdout.write('\n');
+  if (!start || !finish) {
+    process.stderr.write('stream.js: the stream ended without its start or finish message\n');
+    return 1;
+  }
   const summary = {
     request_id: start.request_id,
     finish_reason: finish.reason.replace(/^FINISH_REASON_/, ''),

@@ -33,7 +33,8 @@ class Scorers:
         scores = np.zeros((len(responses), len(self.costs)))
         for column, cost in enumerate(self.costs):
             texts = blocks if self.additive[column] else responses
-            scores[:, column] = self._call(cost.name, cost.function, texts)
+            # a negative cost would give budget back: refused like any malformed score
+            scores[:, column] = self._call(cost.name, cost.function, texts, low=0.0)
             self.usage.cost_evaluations += len(texts)
         return scores
 
@@ -57,7 +58,7 @@ class Scorers:
         started = time.perf_counter()
         try:
             p_safe, value = bound.critic(hidden, states.normalised_z(bound.columns))
-            return _checked(p_safe, len(hidden)), _checked(value, len(hidden))
+            return _checked(p_safe, len(hidden), low=0.0, high=1.0, what="p_safe"), _checked(value, len(hidden))
         except Exception as exc:
             raise ScorerError(f"critic {bound.critic.name!r} failed: {exc}") from exc
         finally:
@@ -65,10 +66,11 @@ class Scorers:
             self.usage.scoring_seconds += elapsed
             self.usage.critic_seconds += elapsed
 
-    def _call(self, name: str, function: object, responses: Sequence[str]) -> np.ndarray:
+    def _call(self, name: str, function: object, responses: Sequence[str], low: float = -np.inf) -> np.ndarray:
         started = time.perf_counter()
         try:
-            return _checked(function([self.prompt] * len(responses), list(responses)), len(responses))  # type: ignore[operator]
+            scores = function([self.prompt] * len(responses), list(responses))  # type: ignore[operator]
+            return _checked(scores, len(responses), low=low)
         except ScorerError:
             raise
         except Exception as exc:
@@ -77,10 +79,14 @@ class Scorers:
             self.usage.scoring_seconds += time.perf_counter() - started
 
 
-def _checked(values: object, expected: int) -> np.ndarray:
+def _checked(
+    values: object, expected: int, *, low: float = -np.inf, high: float = np.inf, what: str = "score"
+) -> np.ndarray:
     array = np.asarray(values, dtype=np.float64)
     if array.shape != (expected,):
         raise ScorerError(f"expected {expected} scores, got shape {array.shape}")
     if not np.isfinite(array).all():
-        raise ScorerError("returned a score that is not a finite number")
+        raise ScorerError(f"returned a {what} that is not a finite number")
+    if (array < low).any() or (array > high).any():
+        raise ScorerError(f"returned a {what} outside [{low:g}, {high:g}]")
     return array

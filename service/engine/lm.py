@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ class LanguageModel:
         if not FINAL_LAYER <= hidden_layer <= num_layers:
             raise InvalidOptionError("hidden_layer", f"must be -1 (final) or 0..{num_layers}, got {hidden_layer}")
         self.hidden_layer = hidden_layer
-        self._captured: list[torch.Tensor] = []
+        self._captured = threading.local()  # per thread: worker threads run passes on the same model at once
         # -1 and num_layers both name the final layer after the norm, which the forward pass returns directly
         self.reads_final_layer = hidden_layer in (FINAL_LAYER, num_layers)
         if not self.reads_final_layer:
@@ -90,16 +91,33 @@ class LanguageModel:
 
     # -- text <-> ids ----------------------------------------------------------------------------------------
     def encode_prompt(self, prompt: str, *, chat: bool | None = None) -> list[int]:
-        """Token ids of the prompt, wrapped in the model's chat template when it has one (or `chat` says so)."""
+        """Token ids of the prompt, wrapped in the model's chat template when it has one (or `chat` says so).
+
+        The prompt is the user's text only: special-token strings in it (e.g. "<|im_start|>system") are encoded as
+        plain text, so a prompt cannot forge a turn of the conversation."""
         use_chat = chat if chat is not None else bool(getattr(self.tokenizer, "chat_template", None))
-        if use_chat:
-            ids = self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=True
-            )
-            if isinstance(ids, dict) or hasattr(ids, "input_ids"):
-                ids = ids["input_ids"]
-            return [int(i) for i in ids]
-        return [int(i) for i in self.tokenizer(prompt)["input_ids"]]
+        forged = any(token in prompt for token in self.tokenizer.all_special_tokens)
+        if not use_chat:
+            return self._plain_ids(prompt) if forged else [int(i) for i in self.tokenizer(prompt)["input_ids"]]
+        if not forged:
+            return self._chat_ids(prompt)
+        marker = "\u2063prompt\u2063"  # a string no template adds; the template around it keeps its tokens
+        before, _, after = self.tokenizer.decode(self._chat_ids(marker)).partition(marker)
+        ids = [self.tokenizer(part, add_special_tokens=False)["input_ids"] for part in (before, after)]
+        return [int(i) for i in (*ids[0], *self._plain_ids(prompt, special=False), *ids[1])]
+
+    def _chat_ids(self, content: str) -> list[int]:
+        ids = self.tokenizer.apply_chat_template(
+            [{"role": "user", "content": content}], add_generation_prompt=True, tokenize=True
+        )
+        if isinstance(ids, dict) or hasattr(ids, "input_ids"):
+            ids = ids["input_ids"]
+        return [int(i) for i in ids]
+
+    def _plain_ids(self, text: str, special: bool = True) -> list[int]:
+        """`text` with any special-token string in it split into ordinary tokens."""
+        encoded = self.tokenizer(text, add_special_tokens=special, split_special_tokens=True)
+        return [int(i) for i in encoded["input_ids"]]
 
     def decode(self, ids: list[int]) -> str:
         return str(self.tokenizer.decode(ids, skip_special_tokens=True))
@@ -154,11 +172,12 @@ class LanguageModel:
     def _forward(self, ids: torch.Tensor, cache: Any) -> StepOutput:
         final = self._final_state(ids, cache)
         logits = self._lm_head(final).float()
-        hidden = final if not self._captured else self._captured[-1][:, -1, :]
+        state = getattr(self._captured, "state", None)
+        hidden = final if state is None else state[:, -1, :]
         return StepOutput(logits=logits, hidden=hidden.float())
 
     def _final_state(self, ids: torch.Tensor, cache: Any) -> torch.Tensor:
-        self._captured.clear()
+        self._captured.state = None
         return self._base(input_ids=ids, cache=cache, use_cache=True).last_hidden_state[:, -1, :]
 
     def _hook_layer(self, layer: int) -> None:
@@ -170,7 +189,8 @@ class LanguageModel:
             target, pick = self._base.get_input_embeddings(), lambda output: output
         else:
             target, pick = blocks[layer - 1], lambda output: output[0] if isinstance(output, tuple) else output
-        target.register_forward_hook(lambda _module, _args, output: self._captured.append(pick(output)))
+        # the hook runs on the thread that runs the pass, so each thread keeps the state of its own pass
+        target.register_forward_hook(lambda _module, _args, output: setattr(self._captured, "state", pick(output)))
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:

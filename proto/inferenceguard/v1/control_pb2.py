@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from inferenceguard.v1 import safety_pb2 as inferenceguard_dot_v1_dot_safety__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1finferenceguard/v1/control.proto\x12\x11inferenceguard.v1\x1a\x1einferenceguard/v1/safety.proto\"\x16\n\x14GetServerInfoRequest\"\xe5\x01\n\nServerInfo\x12\x16\n\x0eserver_version\x18\x01 \x01(\t\x12\x13\n\x0b\x61pi_version\x18\x02 \x01(\t\x12\x10\n\x08model_id\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x04 \x01(\t\x12\x13\n\x0bhidden_size\x18\x05 \x01(\r\x12\x16\n\x0e\x63ontext_length\x18\x06 \x01(\r\x12\x1a\n\x12\x64\x65\x66\x61ult_policy_ids\x18\x07 \x03(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x08 \x03(\t\x12)\n\x06limits\x18\t \x01(\x0b\x32\x19.inferenceguard.v1.Limits\"\x95\x01\n\x06Limits\x12\x19\n\x11max_prompt_tokens\x18\x01 \x01(\r\x12\x16\n\x0emax_new_tokens\x18\x02 \x01(\r\x12\x1a\n\x12max_num_candidates\x18\x03 \x01(\r\x12\x1f\n\x17max_concurrent_requests\x18\x04 \x01(\r\x12\x1b\n\x13max_queued_requests\x18\x05 \x01(\r\"\x15\n\x13ListPoliciesRequest\"C\n\x14ListPoliciesResponse\x12+\n\x08policies\x18\x01 \x03(\x0b\x32\x19.inferenceguard.v1.Policy\"%\n\x10GetPolicyRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\"\xf5\x01\n\x06Policy\x12)\n\x03ref\x18\x01 \x01(\x0b\x32\x1c.inferenceguard.v1.PolicyRef\x12\x0e\n\x06plugin\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x37\n\x07\x62udgets\x18\x04 \x03(\x0b\x32&.inferenceguard.v1.Policy.BudgetsEntry\x12\x0e\n\x06\x63ritic\x18\x05 \x01(\t\x12\x0e\n\x06reward\x18\x06 \x01(\t\x12\x12\n\nis_default\x18\x07 \x01(\x08\x1a.\n\x0c\x42udgetsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"#\n\x0c\x41\x62ortRequest\x12\x13\n\x0brequest_ids\x18\x01 \x03(\t\",\n\rAbortResponse\x12\x1b\n\x13\x61\x62orted_request_ids\x18\x01 \x03(\t2\xf2\x02\n\x0e\x43ontrolService\x12\\\n\rGetServerInfo\x12\'.inferenceguard.v1.GetServerInfoRequest\x1a\x1d.inferenceguard.v1.ServerInfo\"\x03\x90\x02\x01\x12\x64\n\x0cListPolicies\x12&.inferenceguard.v1.ListPoliciesRequest\x1a\'.inferenceguard.v1.ListPoliciesResponse\"\x03\x90\x02\x01\x12P\n\tGetPolicy\x12#.inferenceguard.v1.GetPolicyRequest\x1a\x19.inferenceguard.v1.Policy\"\x03\x90\x02\x01\x12J\n\x05\x41\x62ort\x12\x1f.inferenceguard.v1.AbortRequest\x1a .inferenceguard.v1.AbortResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1finferenceguard/v1/control.proto\x12\x11inferenceguard.v1\x1a\x1einferenceguard/v1/safety.proto\"\x16\n\x14GetServerInfoRequest\"\xc5\x02\n\nServerInfo\x12\x16\n\x0eserver_version\x18\x01 \x01(\t\x12\x13\n\x0b\x61pi_version\x18\x02 \x01(\t\x12\x10\n\x08model_id\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x04 \x01(\t\x12\x13\n\x0bhidden_size\x18\x05 \x01(\r\x12\x16\n\x0e\x63ontext_length\x18\x06 \x01(\r\x12\x1a\n\x12\x64\x65\x66\x61ult_policy_ids\x18\x07 \x03(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x08 \x03(\t\x12)\n\x06limits\x18\t \x01(\x0b\x32\x19.inferenceguard.v1.Limits\x12\x0e\n\x06tenant\x18\n \x01(\t\x12\x1a\n\x12\x61llowed_strategies\x18\x0b \x03(\t\x12\x1a\n\x12\x61llowed_policy_ids\x18\x0c \x03(\t\x12\x16\n\x0e\x63onfig_version\x18\r \x01(\x04\"\x95\x01\n\x06Limits\x12\x19\n\x11max_prompt_tokens\x18\x01 \x01(\r\x12\x16\n\x0emax_new_tokens\x18\x02 \x01(\r\x12\x1a\n\x12max_num_candidates\x18\x03 \x01(\r\x12\x1f\n\x17max_concurrent_requests\x18\x04 \x01(\r\x12\x1b\n\x13max_queued_requests\x18\x05 \x01(\r\"\x15\n\x13ListPoliciesRequest\"C\n\x14ListPoliciesResponse\x12+\n\x08policies\x18\x01 \x03(\x0b\x32\x19.inferenceguard.v1.Policy\"%\n\x10GetPolicyRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\"\xf5\x01\n\x06Policy\x12)\n\x03ref\x18\x01 \x01(\x0b\x32\x1c.inferenceguard.v1.PolicyRef\x12\x0e\n\x06plugin\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x37\n\x07\x62udgets\x18\x04 \x03(\x0b\x32&.inferenceguard.v1.Policy.BudgetsEntry\x12\x0e\n\x06\x63ritic\x18\x05 \x01(\t\x12\x0e\n\x06reward\x18\x06 \x01(\t\x12\x12\n\nis_default\x18\x07 \x01(\x08\x1a.\n\x0c\x42udgetsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"#\n\x0c\x41\x62ortRequest\x12\x13\n\x0brequest_ids\x18\x01 \x03(\t\",\n\rAbortResponse\x12\x1b\n\x13\x61\x62orted_request_ids\x18\x01 \x03(\t\"\x0f\n\rReloadRequest\"Z\n\x0eReloadResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x16\n\x0e\x63onfig_version\x18\x02 \x01(\x04\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x15\n\rneeds_restart\x18\x04 \x03(\t2\xc1\x03\n\x0e\x43ontrolService\x12\\\n\rGetServerInfo\x12\'.inferenceguard.v1.GetServerInfoRequest\x1a\x1d.inferenceguard.v1.ServerInfo\"\x03\x90\x02\x01\x12\x64\n\x0cListPolicies\x12&.inferenceguard.v1.ListPoliciesRequest\x1a\'.inferenceguard.v1.ListPoliciesResponse\"\x03\x90\x02\x01\x12P\n\tGetPolicy\x12#.inferenceguard.v1.GetPolicyRequest\x1a\x19.inferenceguard.v1.Policy\"\x03\x90\x02\x01\x12J\n\x05\x41\x62ort\x12\x1f.inferenceguard.v1.AbortRequest\x1a .inferenceguard.v1.AbortResponse\x12M\n\x06Reload\x12 .inferenceguard.v1.ReloadRequest\x1a!.inferenceguard.v1.ReloadResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,23 +43,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETSERVERINFOREQUEST']._serialized_start=86
   _globals['_GETSERVERINFOREQUEST']._serialized_end=108
   _globals['_SERVERINFO']._serialized_start=111
-  _globals['_SERVERINFO']._serialized_end=340
-  _globals['_LIMITS']._serialized_start=343
-  _globals['_LIMITS']._serialized_end=492
-  _globals['_LISTPOLICIESREQUEST']._serialized_start=494
-  _globals['_LISTPOLICIESREQUEST']._serialized_end=515
-  _globals['_LISTPOLICIESRESPONSE']._serialized_start=517
-  _globals['_LISTPOLICIESRESPONSE']._serialized_end=584
-  _globals['_GETPOLICYREQUEST']._serialized_start=586
-  _globals['_GETPOLICYREQUEST']._serialized_end=623
-  _globals['_POLICY']._serialized_start=626
-  _globals['_POLICY']._serialized_end=871
-  _globals['_POLICY_BUDGETSENTRY']._serialized_start=825
-  _globals['_POLICY_BUDGETSENTRY']._serialized_end=871
-  _globals['_ABORTREQUEST']._serialized_start=873
-  _globals['_ABORTREQUEST']._serialized_end=908
-  _globals['_ABORTRESPONSE']._serialized_start=910
-  _globals['_ABORTRESPONSE']._serialized_end=954
-  _globals['_CONTROLSERVICE']._serialized_start=957
-  _globals['_CONTROLSERVICE']._serialized_end=1327
+  _globals['_SERVERINFO']._serialized_end=436
+  _globals['_LIMITS']._serialized_start=439
+  _globals['_LIMITS']._serialized_end=588
+  _globals['_LISTPOLICIESREQUEST']._serialized_start=590
+  _globals['_LISTPOLICIESREQUEST']._serialized_end=611
+  _globals['_LISTPOLICIESRESPONSE']._serialized_start=613
+  _globals['_LISTPOLICIESRESPONSE']._serialized_end=680
+  _globals['_GETPOLICYREQUEST']._serialized_start=682
+  _globals['_GETPOLICYREQUEST']._serialized_end=719
+  _globals['_POLICY']._serialized_start=722
+  _globals['_POLICY']._serialized_end=967
+  _globals['_POLICY_BUDGETSENTRY']._serialized_start=921
+  _globals['_POLICY_BUDGETSENTRY']._serialized_end=967
+  _globals['_ABORTREQUEST']._serialized_start=969
+  _globals['_ABORTREQUEST']._serialized_end=1004
+  _globals['_ABORTRESPONSE']._serialized_start=1006
+  _globals['_ABORTRESPONSE']._serialized_end=1050
+  _globals['_RELOADREQUEST']._serialized_start=1052
+  _globals['_RELOADREQUEST']._serialized_end=1067
+  _globals['_RELOADRESPONSE']._serialized_start=1069
+  _globals['_RELOADRESPONSE']._serialized_end=1159
+  _globals['_CONTROLSERVICE']._serialized_start=1162
+  _globals['_CONTROLSERVICE']._serialized_end=1611
 # @@protoc_insertion_point(module_scope)

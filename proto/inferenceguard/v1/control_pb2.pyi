@@ -12,7 +12,7 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("server_version", "api_version", "model_id", "device", "hidden_size", "context_length", "default_policy_ids", "capabilities", "limits")
+    __slots__ = ("server_version", "api_version", "model_id", "device", "hidden_size", "context_length", "default_policy_ids", "capabilities", "limits", "tenant", "allowed_strategies", "allowed_policy_ids", "config_version")
     SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
     API_VERSION_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,10 @@ class ServerInfo(_message.Message):
     DEFAULT_POLICY_IDS_FIELD_NUMBER: _ClassVar[int]
     CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_STRATEGIES_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_POLICY_IDS_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
     server_version: str
     api_version: str
     model_id: str
@@ -31,7 +35,11 @@ class ServerInfo(_message.Message):
     default_policy_ids: _containers.RepeatedScalarFieldContainer[str]
     capabilities: _containers.RepeatedScalarFieldContainer[str]
     limits: Limits
-    def __init__(self, server_version: _Optional[str] = ..., api_version: _Optional[str] = ..., model_id: _Optional[str] = ..., device: _Optional[str] = ..., hidden_size: _Optional[int] = ..., context_length: _Optional[int] = ..., default_policy_ids: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ...) -> None: ...
+    tenant: str
+    allowed_strategies: _containers.RepeatedScalarFieldContainer[str]
+    allowed_policy_ids: _containers.RepeatedScalarFieldContainer[str]
+    config_version: int
+    def __init__(self, server_version: _Optional[str] = ..., api_version: _Optional[str] = ..., model_id: _Optional[str] = ..., device: _Optional[str] = ..., hidden_size: _Optional[int] = ..., context_length: _Optional[int] = ..., default_policy_ids: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., tenant: _Optional[str] = ..., allowed_strategies: _Optional[_Iterable[str]] = ..., allowed_policy_ids: _Optional[_Iterable[str]] = ..., config_version: _Optional[int] = ...) -> None: ...
 
 class Limits(_message.Message):
     __slots__ = ("max_prompt_tokens", "max_new_tokens", "max_num_candidates", "max_concurrent_requests", "max_queued_requests")
@@ -99,3 +107,19 @@ class AbortResponse(_message.Message):
     ABORTED_REQUEST_IDS_FIELD_NUMBER: _ClassVar[int]
     aborted_request_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, aborted_request_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ReloadRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReloadResponse(_message.Message):
+    __slots__ = ("ok", "config_version", "error", "needs_restart")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    NEEDS_RESTART_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    config_version: int
+    error: str
+    needs_restart: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ok: _Optional[bool] = ..., config_version: _Optional[int] = ..., error: _Optional[str] = ..., needs_restart: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -55,6 +55,11 @@ class ControlServiceStub:
                 request_serializer=inferenceguard_dot_v1_dot_control__pb2.AbortRequest.SerializeToString,
                 response_deserializer=inferenceguard_dot_v1_dot_control__pb2.AbortResponse.FromString,
                 _registered_method=True)
+        self.Reload = channel.unary_unary(
+                '/inferenceguard.v1.ControlService/Reload',
+                request_serializer=inferenceguard_dot_v1_dot_control__pb2.ReloadRequest.SerializeToString,
+                response_deserializer=inferenceguard_dot_v1_dot_control__pb2.ReloadResponse.FromString,
+                _registered_method=True)
 
 
 class ControlServiceServicer:
@@ -81,6 +86,16 @@ class ControlServiceServicer:
 
     def Abort(self, request, context):
         """Stops the named requests at their next block; their streams end with FINISH_REASON_ABORTED.
+        Only the caller's own requests (those of its tenant) can be aborted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Reload(self, request, context):
+        """Reads the settings, the tenants file, the certificates and the policies' models again, checks them whole and
+        swaps them in; requests in flight finish under the configuration they started with. A failed reload keeps
+        the current configuration and says why. Operators only (PERMISSION_DENIED for other callers).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -108,6 +123,11 @@ def add_ControlServiceServicer_to_server(servicer, server):
                     servicer.Abort,
                     request_deserializer=inferenceguard_dot_v1_dot_control__pb2.AbortRequest.FromString,
                     response_serializer=inferenceguard_dot_v1_dot_control__pb2.AbortResponse.SerializeToString,
+            ),
+            'Reload': grpc.unary_unary_rpc_method_handler(
+                    servicer.Reload,
+                    request_deserializer=inferenceguard_dot_v1_dot_control__pb2.ReloadRequest.FromString,
+                    response_serializer=inferenceguard_dot_v1_dot_control__pb2.ReloadResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -219,6 +239,33 @@ class ControlService:
             '/inferenceguard.v1.ControlService/Abort',
             inferenceguard_dot_v1_dot_control__pb2.AbortRequest.SerializeToString,
             inferenceguard_dot_v1_dot_control__pb2.AbortResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Reload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/inferenceguard.v1.ControlService/Reload',
+            inferenceguard_dot_v1_dot_control__pb2.ReloadRequest.SerializeToString,
+            inferenceguard_dot_v1_dot_control__pb2.ReloadResponse.FromString,
             options,
             channel_credentials,
             insecure,

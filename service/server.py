@@ -59,7 +59,7 @@ async def build_server(
     """A started server on settings.host:settings.grpc_port (port 0 picks a free one), not yet ready.
 
     Refuses a half or insecure transport configuration; `load_settings` reads the settings again on reload."""
-    serving = build_serving(settings, runtime, 1, registry=runtime.registry)
+    serving = build_serving(settings, runtime, 1, fresh=False)
     tls = read_certificates(settings)
     check_security(settings, serving.tenants, tls)
     certificates = Certificates(tls) if tls else None

@@ -42,11 +42,16 @@ class Serving:
         return sorted({p for t in tenants for p in (*t.default_policies, *t.allowed_policies)})
 
 
-def build_serving(settings: Settings, runtime: Runtime, version: int, registry: Registry | None = None) -> Serving:
+def build_serving(settings: Settings, runtime: Runtime, version: int, fresh: bool = True) -> Serving:
     """A checked snapshot: the tenants file read, every policy some tenant may use loaded with its critic. Raises
-    on any failure, so a configuration that cannot serve never replaces one that can."""
-    registry = registry or Registry(runtime.registry.plugins, load_context(settings, runtime.lm))
-    serving = Serving(version, settings, load_tenants(settings), registry, load_extra_critic(settings))
+    on any failure, so a configuration that cannot serve never replaces one that can. `fresh` (a reload) reads
+    the models again; the first snapshot uses those the runtime has loaded."""
+    if fresh:
+        registry = Registry(runtime.registry.plugins, load_context(settings, runtime.lm))
+        extra = load_extra_critic(settings)
+    else:
+        registry, extra = runtime.registry, runtime.extra_critic
+    serving = Serving(version, settings, load_tenants(settings), registry, extra)
     for policy_id in serving.policy_ids:
         registry.load(policy_id)  # PolicyLoadError / UnknownPolicyError: refused before it can serve
     for guard in _guards(serving):

@@ -231,7 +231,8 @@ def test_health_and_generate_reach_a_tls_server_with_a_key_from_a_file(lm: Langu
             assert (await run(client_env, "health", "--server", target))[0] == 0
             plain = {k: v for k, v in client_env.items() if k != "INFERENCEGUARD_TLS_CA"}
             assert (await run(plain, "health", "--server", target))[0] == 1  # the system roots do not know our CA
-            code, output = await run(client_env, "generate", "--server", target, "--json", "--max-new-tokens", "4", "w1")
+            generate = ("generate", "--server", target, "--json", "--max-new-tokens", "4", "w1")
+            code, output = await run(client_env, *generate)
             assert code == 0 and '"within_budget": true' in output, output
             no_key = {k: v for k, v in client_env.items() if k != "INFERENCEGUARD_API_KEY_FILE"}
             code, output = await run(no_key, "generate", "--server", target, "--max-new-tokens", "4", "w1")

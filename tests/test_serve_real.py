@@ -69,8 +69,16 @@ def test_serve_reports_ready_answers_and_stops_on_sigterm() -> None:
         assert answer["text"] == reply.finish.text and answer["policies"] == ["harm"]
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
         assert "inferenceguard_safety_decisions_total{action=" in metrics and "France" not in metrics
-        metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
-        assert "inferenceguard_safety_decisions_total{action=" in metrics and "France" not in metrics
+        server.send_signal(signal.SIGHUP)  # a live reload: the server keeps serving, and counts it
+        reloaded = 'inferenceguard_reloads_total{result="success"} 1.0'
+        deadline = time.monotonic() + 120
+        while (
+            reloaded
+            not in urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+        ):
+            assert time.monotonic() < deadline and server.poll() is None, "SIGHUP did not reload"
+            time.sleep(0.5)
+        assert cli("health", "--server", f"127.0.0.1:{port}").returncode == 0
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
         assert cli("health", "--server", f"127.0.0.1:{port}", "--timeout", "1").returncode == 1

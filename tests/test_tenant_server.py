@@ -11,13 +11,18 @@ import grpc
 import pytest
 from prometheus_client import generate_latest
 
+from inferenceguard.critics.onnx_critic import OnnxCritic
 from inferenceguard.policies import hookimpl
+from inferenceguard.policies.types import PolicyLoadError
 from inferenceguard.service.config import Settings
 from inferenceguard.service.engine import LanguageModel
+from inferenceguard.service.server import build_server
 from inferenceguard.service.tenants import hash_key
 from inferenceguard.v1 import control_pb2, inference_pb2, safety_pb2
+from tests.onnx_helpers import export_training_critic
 from tests.scripted import LengthReward, WordCost
 from tests.server_helpers import serving, tiny_runtime
+from tests.test_server_fuzz import FuzzPlugin
 from tests.test_server_lifecycle import long_request
 
 A, B = (("authorization", "Bearer key-a"),), (("authorization", "Bearer key-b"),)
@@ -201,3 +206,33 @@ def test_a_reload_reads_the_config_file_again(lm: LanguageModel, tmp_path: Path)
             assert reply.finish.reason != safety_pb2.FINISH_REASON_UNSPECIFIED
 
     asyncio.run(scenario())
+
+
+def test_an_allowed_policy_that_cannot_load_stops_the_start(lm: LanguageModel) -> None:
+    """Every policy a caller may use is loaded before the server serves: none is built on a request."""
+    runtime = tiny_runtime(lm, FuzzPlugin(), allowed_policies="no-five-six,broken")
+    with pytest.raises(PolicyLoadError, match="broken"):
+        asyncio.run(build_server(runtime.settings, runtime))
+
+
+def test_the_ad_hoc_critic_is_loaded_once_not_per_request(
+    lm: LanguageModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = export_training_critic(tmp_path / "critic.onnx", lm.hidden_size)
+    loads: list[Path] = []
+
+    class CountedCritic(OnnxCritic):
+        def __init__(self, source: Path) -> None:
+            loads.append(source)
+            super().__init__(source)
+
+    monkeypatch.setattr("inferenceguard.service.runtime.OnnxCritic", CountedCritic)
+
+    async def scenario() -> None:
+        async with serving(tiny_runtime(lm, critic=str(path))) as (_, inference, _control):
+            for _ in range(3):
+                reply = await inference.Generate(short())
+                assert reply.finish.usage.critic_evaluations > 0
+
+    asyncio.run(scenario())
+    assert loads == [path]

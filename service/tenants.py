@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from inferenceguard.service.config import Settings
+from inferenceguard.service.convert import STRATEGY_ENUM
 from inferenceguard.service.engine.errors import InvalidOptionError
 from inferenceguard.service.errors import UnauthenticatedError
 
 DEFAULT_TENANT = "default"
-SERVED_STRATEGIES = ("inferenceguard", "sample", "best_of_n", "beam", "args")  # what GenerateRequest can carry
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
 _KEYS = {
@@ -132,7 +132,7 @@ def _tenant(where: str, name: str, entry: Any, settings: Settings) -> Tenant:
     allowed = _strings(where, entry, "allowed_policies", Settings.names(settings.allowed_policies) or defaults)
     strategies = _strings(where, entry, "allowed_strategies", Settings.names(settings.allowed_strategies))
     _subset(_field(where, "default_policies"), defaults, allowed, "allowed_policies")
-    _subset(_field(where, "allowed_strategies"), strategies, SERVED_STRATEGIES, "the strategies a request can name")
+    _subset(_field(where, "allowed_strategies"), strategies, list(STRATEGY_ENUM), "the strategies a request can name")
     return Tenant(
         name,
         tuple(defaults),

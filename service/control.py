@@ -3,19 +3,16 @@ Reload for operators."""
 
 from __future__ import annotations
 
-import importlib.metadata
 from typing import Any
 
+from inferenceguard.service import convert
 from inferenceguard.service.callers import caller
 from inferenceguard.service.errors import PermissionDeniedError, status_of
 from inferenceguard.service.inflight import InFlight
 from inferenceguard.service.reload import Reloader
 from inferenceguard.service.runtime import Runtime
 from inferenceguard.service.tenants import Tenant
-from inferenceguard.v1 import control_pb2, control_pb2_grpc, safety_pb2
-
-API_VERSION = "inferenceguard.v1"
-CAPABILITIES = ("streaming", "abort", "safety_trace", "multiple_policies", "critics", "token_ids", "reload")
+from inferenceguard.v1 import control_pb2, control_pb2_grpc
 
 
 class ControlServicer(control_pb2_grpc.ControlServiceServicer):
@@ -24,28 +21,8 @@ class ControlServicer(control_pb2_grpc.ControlServiceServicer):
 
     async def GetServerInfo(self, request: Any, context: Any) -> Any:
         tenant = await self._caller(context)
-        lm = self.runtime.lm
-        limits = control_pb2.Limits(
-            max_new_tokens=tenant.max_new_tokens,
-            max_num_candidates=tenant.max_num_candidates,
-            max_concurrent_requests=self.admission.max_running,
-            max_queued_requests=self.admission.max_queued,
-        )
-        return control_pb2.ServerInfo(
-            server_version=importlib.metadata.version("inferenceguard"),
-            api_version=API_VERSION,
-            model_id=lm.model_id,
-            device=str(lm.device),
-            hidden_size=lm.hidden_size,
-            context_length=lm.context_length,
-            default_policy_ids=tenant.default_policies,
-            capabilities=CAPABILITIES,
-            limits=limits,
-            tenant=tenant.name,
-            allowed_strategies=sorted(tenant.allowed_strategies),
-            allowed_policy_ids=sorted(tenant.allowed_policies),
-            config_version=self.reloader.current.version,
-        )
+        running, queued, version = self.admission.max_running, self.admission.max_queued, self.reloader.current.version
+        return convert.server_info_to_pb(self.runtime.lm, tenant, running, queued, version)
 
     async def ListPolicies(self, request: Any, context: Any) -> Any:
         tenant = await self._caller(context)
@@ -83,12 +60,4 @@ class ControlServicer(control_pb2_grpc.ControlServiceServicer):
 
     def _policy(self, tenant: Tenant, policy_id: str) -> Any:
         spec = self.reloader.current.registry.spec(policy_id)
-        return control_pb2.Policy(
-            ref=safety_pb2.PolicyRef(id=spec.id, version=spec.version),
-            plugin=spec.plugin,
-            description=spec.description,
-            budgets=dict(spec.cost_functions),
-            critic=spec.critic or "",
-            reward=spec.reward or "",
-            is_default=spec.id in tenant.default_policies,
-        )
+        return convert.policy_to_pb(spec, is_default=spec.id in tenant.default_policies)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from inferenceguard.policies.types import PolicySpec
 from inferenceguard.service.engine import BlockTrace, Chunk, GenerationResult, InvalidOptionError, SearchOptions
 from inferenceguard.service.engine.types import FinishReason
-from inferenceguard.v1 import inference_pb2, safety_pb2
+from inferenceguard.v1 import control_pb2, inference_pb2, safety_pb2
+
+if TYPE_CHECKING:  # both import this module's tables; the types are for annotations only
+    from inferenceguard.service.engine import LanguageModel
+    from inferenceguard.service.tenants import Tenant
+
+API_VERSION = "inferenceguard.v1"
+CAPABILITIES = ("streaming", "abort", "safety_trace", "multiple_policies", "critics", "token_ids", "reload")
 
 STRATEGIES = {
     inference_pb2.STRATEGY_UNSPECIFIED: "inferenceguard",
@@ -223,6 +232,43 @@ def finish_to_pb(
     if parsed.output_token_ids and with_text:
         finish.token_ids.extend(result.token_ids)
     return inference_pb2.GenerateResponse(request_id=request_id, finish=finish)
+
+
+def server_info_to_pb(lm: LanguageModel, tenant: Tenant, max_running: int, max_queued: int, version: int) -> Any:
+    """What the server runs, as the caller's tenant sees it: its policies, strategies and limits."""
+    limits = control_pb2.Limits(
+        max_new_tokens=tenant.max_new_tokens,
+        max_num_candidates=tenant.max_num_candidates,
+        max_concurrent_requests=max_running,
+        max_queued_requests=max_queued,
+    )
+    return control_pb2.ServerInfo(
+        server_version=importlib.metadata.version("inferenceguard"),
+        api_version=API_VERSION,
+        model_id=lm.model_id,
+        device=str(lm.device),
+        hidden_size=lm.hidden_size,
+        context_length=lm.context_length,
+        default_policy_ids=tenant.default_policies,
+        capabilities=CAPABILITIES,
+        limits=limits,
+        tenant=tenant.name,
+        allowed_strategies=sorted(tenant.allowed_strategies),
+        allowed_policy_ids=sorted(tenant.allowed_policies),
+        config_version=version,
+    )
+
+
+def policy_to_pb(spec: PolicySpec, is_default: bool) -> Any:
+    return control_pb2.Policy(
+        ref=safety_pb2.PolicyRef(id=spec.id, version=spec.version),
+        plugin=spec.plugin,
+        description=spec.description,
+        budgets=dict(spec.cost_functions),
+        critic=spec.critic or "",
+        reward=spec.reward or "",
+        is_default=is_default,
+    )
 
 
 def request_for(prompt: str, options: SearchOptions, policies: list[str]) -> inference_pb2.GenerateRequest:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,7 +21,7 @@ from inferenceguard.service.runtime import Runtime
 from inferenceguard.v1 import safety_pb2
 from tests.real import real_runtime
 from tests.server_helpers import serving, tiny_runtime
-from tests.test_security import make_pki
+from tests.test_security import tls_server_with_key_file
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_CLIENT = ROOT / "clients" / "node"
@@ -85,12 +84,7 @@ async def check_same_answer(
 
 def test_node_client_streams_the_answer_that_generate_returns(lm: LanguageModel, tmp_path: Path) -> None:
     """Over TLS, with the CA and the API key taken from the environment and a key file, as a deployment would."""
-    pki = make_pki(tmp_path)
-    key_file = tmp_path / "key"
-    key_file.write_text("node-test-key\n")
-    tls = {"tls_cert": str(pki["server.pem"]), "tls_key": str(pki["server.key"])}
-    runtime = tiny_runtime(lm, api_key_file=str(key_file), **tls)
-    env = {**os.environ, "INFERENCEGUARD_TLS_CA": str(pki["ca.pem"]), "INFERENCEGUARD_API_KEY_FILE": str(key_file)}
+    runtime, pki, env = tls_server_with_key_file(lm, tmp_path)
     summary = asyncio.run(check_same_answer(runtime, "w1 w2", seed=7, tokens=12, env=env, ca=pki["ca.pem"]))
     assert summary["text"] and summary["policies"] == ["no-five-six"]
     refused = {k: v for k, v in env.items() if k != "INFERENCEGUARD_API_KEY_FILE"}

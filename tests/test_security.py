@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from inferenceguard.service.engine import LanguageModel
 from inferenceguard.service.engine.errors import InvalidOptionError
+from inferenceguard.service.runtime import Runtime
 from inferenceguard.service.server import build_server, drain
 from inferenceguard.v1 import control_pb2, control_pb2_grpc
 from tests.server_helpers import serving, tiny_runtime
@@ -80,6 +81,16 @@ def make_pki(folder: Path) -> dict[str, Path]:
     return p
 
 
+async def call(credentials: grpc.ChannelCredentials, port: int) -> grpc.StatusCode:
+    """The status of GetServerInfo over TLS with these credentials (OK when it answers)."""
+    async with grpc.aio.secure_channel(f"127.0.0.1:{port}", credentials) as channel:
+        try:
+            await control_pb2_grpc.ControlServiceStub(channel).GetServerInfo(INFO, timeout=5)
+            return grpc.StatusCode.OK
+        except grpc.aio.AioRpcError as exc:
+            return exc.code()
+
+
 def test_api_key_is_required_except_for_health(lm: LanguageModel) -> None:
     async def scenario() -> None:
         async with serving(tiny_runtime(lm, api_key="s3cret", allow_insecure=True)) as (running, _inference, control):
@@ -104,14 +115,6 @@ def test_tls_and_mutual_tls(lm: LanguageModel, tmp_path: Path, mutual: bool) -> 
     if mutual:
         settings["tls_client_ca"] = str(pki["ca.pem"])
     runtime = tiny_runtime(lm, **settings)
-
-    async def call(credentials: grpc.ChannelCredentials, port: int) -> grpc.StatusCode:
-        async with grpc.aio.secure_channel(f"127.0.0.1:{port}", credentials) as channel:
-            try:
-                await control_pb2_grpc.ControlServiceStub(channel).GetServerInfo(INFO, timeout=5)
-                return grpc.StatusCode.OK
-            except grpc.aio.AioRpcError as exc:
-                return exc.code()
 
     async def scenario() -> None:
         running = await build_server(runtime.settings, runtime)
@@ -180,13 +183,7 @@ def test_certificates_are_replaced_by_a_reload(lm: LanguageModel, tmp_path: Path
     runtime = tiny_runtime(lm, tls_cert=str(cert), tls_key=str(key))
 
     async def status(port: int, ca: Path) -> grpc.StatusCode:
-        credentials = grpc.ssl_channel_credentials(root_certificates=ca.read_bytes())
-        async with grpc.aio.secure_channel(f"127.0.0.1:{port}", credentials) as channel:
-            try:
-                await control_pb2_grpc.ControlServiceStub(channel).GetServerInfo(INFO, timeout=5)
-                return grpc.StatusCode.OK
-            except grpc.aio.AioRpcError as exc:
-                return exc.code()
+        return await call(grpc.ssl_channel_credentials(root_certificates=ca.read_bytes()), port)
 
     async def scenario() -> None:
         running = await build_server(runtime.settings, runtime)
@@ -203,19 +200,22 @@ def test_certificates_are_replaced_by_a_reload(lm: LanguageModel, tmp_path: Path
     asyncio.run(scenario())
 
 
-def test_health_and_generate_reach_a_tls_server_with_a_key_from_a_file(lm: LanguageModel, tmp_path: Path) -> None:
-    """The probe and `generate --server` take the CA and the key from the environment, as a container's would."""
-    pki = make_pki(tmp_path)
-    key_file = tmp_path / "api-key"
+def tls_server_with_key_file(lm: LanguageModel, folder: Path) -> tuple[Runtime, dict[str, Path], dict[str, str]]:
+    """A TLS server runtime whose API key is read from a file, its PKI, and a client environment that names the CA
+    and the same key file (as a container's would)."""
+    pki = make_pki(folder)
+    key_file = folder / "api-key"
     key_file.write_text("file-key\n")
     tls = {"tls_cert": str(pki["server.pem"]), "tls_key": str(pki["server.key"])}
     runtime = tiny_runtime(lm, api_key_file=str(key_file), **tls)
-    client_env = {
-        **os.environ,
-        "INFERENCEGUARD_TLS_CA": str(pki["ca.pem"]),
-        "INFERENCEGUARD_API_KEY_FILE": str(key_file),
-        "INFERENCEGUARD_TLS_SERVER_NAME": "localhost",
-    }
+    env = {**os.environ, "INFERENCEGUARD_TLS_CA": str(pki["ca.pem"]), "INFERENCEGUARD_API_KEY_FILE": str(key_file)}
+    return runtime, pki, env
+
+
+def test_health_and_generate_reach_a_tls_server_with_a_key_from_a_file(lm: LanguageModel, tmp_path: Path) -> None:
+    """The probe and `generate --server` take the CA and the key from the environment, as a container's would."""
+    runtime, pki, env = tls_server_with_key_file(lm, tmp_path)
+    client_env = {**env, "INFERENCEGUARD_TLS_SERVER_NAME": "localhost"}
 
     async def run(env: dict[str, str], *args: str) -> tuple[int, str]:
         process = await asyncio.create_subprocess_exec(

@@ -8,6 +8,7 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 import prometheus_client
@@ -115,6 +116,14 @@ async def drain(running: Server, grace_s: float) -> None:
     running.reloader.close()
 
 
+def serve_metrics(settings: Settings, metrics: Metrics) -> WSGIServer:
+    """Prometheus /metrics on metrics_host (loopback unless configured: the endpoint has no authentication)."""
+    server, _thread = prometheus_client.start_http_server(
+        settings.metrics_port, addr=settings.metrics_host, registry=metrics.registry
+    )
+    return server
+
+
 async def serve(settings: Settings, runtime: Runtime, load_settings: Callable[[], Settings] | None = None) -> None:
     """Serve until SIGTERM or SIGINT; SIGHUP reloads. The console lines on stdout are for people (and scripts that
     wait for "ready"); the same events are logged for log collectors."""
@@ -127,9 +136,7 @@ async def serve(settings: Settings, runtime: Runtime, load_settings: Callable[[]
     }
     log.info("listening, warming up", extra=fields)
     if settings.metrics_port:
-        prometheus_client.start_http_server(
-            settings.metrics_port, addr=settings.metrics_host, registry=running.metrics.registry
-        )
+        serve_metrics(settings, running.metrics)
         print(f"inferenceguard: metrics on {settings.metrics_host}:{settings.metrics_port}/metrics", flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 import os
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from inferenceguard.service.config import Settings
 from inferenceguard.service.engine import LanguageModel
 from inferenceguard.service.engine.errors import InvalidOptionError
+from inferenceguard.service.metrics import Metrics
 from inferenceguard.service.runtime import Runtime
-from inferenceguard.service.server import build_server, drain
+from inferenceguard.service.server import build_server, drain, serve_metrics
 from inferenceguard.v1 import control_pb2, control_pb2_grpc
 from tests.server_helpers import serving, tiny_runtime
 
@@ -239,3 +245,32 @@ def test_health_and_generate_reach_a_tls_server_with_a_key_from_a_file(lm: Langu
             assert code != 0 and "UNAUTHENTICATED" in output
 
     asyncio.run(scenario())
+
+
+def non_loopback_address() -> str | None:
+    """An IPv4 address of this machine that is not loopback, if it has one (no packet is sent)."""
+    candidates = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe, contextlib.suppress(OSError):
+        probe.connect(("198.51.100.1", 9))  # TEST-NET-2: connect only picks the outgoing interface
+        candidates.append(str(probe.getsockname()[0]))
+    with contextlib.suppress(OSError):
+        candidates += socket.gethostbyname_ex(socket.gethostname())[2]
+    return next((a for a in candidates if not ipaddress.ip_address(a).is_loopback), None)
+
+
+def test_metrics_answer_on_loopback_only_by_default() -> None:
+    address = non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback interface to prove the endpoint is not on")
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]
+    settings = Settings.load({"metrics_port": port, "host": "0.0.0.0"}, environ={})  # gRPC on every interface
+    server = serve_metrics(settings, Metrics())
+    try:
+        assert b"inferenceguard_" in urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://{address}:{port}/metrics", timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -33,7 +33,3 @@ def credentials(settings: Settings) -> grpc.ChannelCredentials:
 
 def options(settings: Settings) -> list[tuple[str, str]]:
     return [("grpc.ssl_target_name_override", settings.tls_server_name)] if settings.tls_server_name else []
-
-
-def call_metadata(settings: Settings) -> tuple[tuple[str, str], ...]:
-    return (("authorization", f"Bearer {settings.api_key}"),) if settings.api_key else ()

@@ -24,21 +24,25 @@ class StreamedAnswer:
 
 
 class Client:
-    def __init__(self, target: str, *, api_key: str | None = None, credentials: grpc.ChannelCredentials | None = None):
-        channel = grpc.secure_channel(target, credentials) if credentials else grpc.insecure_channel(target)
-        self._connect(channel, (("authorization", f"Bearer {api_key}"),) if api_key else ())
+    def __init__(
+        self,
+        target: str,
+        *,
+        api_key: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[tuple[str, str]] = (),
+    ):
+        opts = list(options)
+        self.channel = grpc.secure_channel(target, credentials, opts) if credentials else grpc.insecure_channel(target)
+        self.metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()
+        self.inference = inference_pb2_grpc.InferenceServiceStub(self.channel)
+        self.control = control_pb2_grpc.ControlServiceStub(self.channel)
 
     @classmethod
     def from_settings(cls, target: str, settings: Settings) -> Client:
         """A client that reaches `target` as the settings say: TLS, a client certificate, the API key."""
-        client = cls.__new__(cls)
-        client._connect(channels.open_channel(target, settings), channels.call_metadata(settings))
-        return client
-
-    def _connect(self, channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> None:
-        self.channel, self.metadata = channel, metadata
-        self.inference = inference_pb2_grpc.InferenceServiceStub(self.channel)
-        self.control = control_pb2_grpc.ControlServiceStub(self.channel)
+        credentials = channels.credentials(settings) if channels.uses_tls(settings) else None
+        return cls(target, api_key=settings.api_key, credentials=credentials, options=channels.options(settings))
 
     def __enter__(self) -> Client:
         return self

@@ -12,17 +12,17 @@ from inferenceguard.service.engine.errors import InvalidOptionError, ScorerError
 class OverloadedError(Exception):
     """Every worker is busy and the queue is full."""
 
+    REASON = "the server is at capacity"
+
     def __init__(self, retry_after_s: float) -> None:
-        super().__init__(f"the server is at capacity; retry after {retry_after_s:.1f} s")
+        super().__init__(f"{self.REASON}; retry after {retry_after_s:.1f} s")
         self.retry_after_s = retry_after_s
 
 
 class RateLimitedError(OverloadedError):
     """The caller's tenant is over its requests per second."""
 
-    def __init__(self, retry_after_s: float) -> None:
-        Exception.__init__(self, f"over this caller's request rate; retry after {retry_after_s:.1f} s")
-        self.retry_after_s = retry_after_s
+    REASON = "over this caller's request rate"
 
 
 class PermissionDeniedError(Exception):

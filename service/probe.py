@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from inferenceguard.service.channels import open_channel
 from inferenceguard.service.config import Settings
 
-READINESS = "inferenceguard.v1.InferenceService"
+READINESS = "inferenceguard.v1.InferenceService"  # the service name whose status is readiness
 
 
 def check(server: str, service: str, timeout: float, settings: Settings) -> int:

@@ -15,7 +15,14 @@ from inferenceguard.service.config import LIVE, Settings
 from inferenceguard.service.metrics import Metrics
 from inferenceguard.service.runtime import Runtime
 from inferenceguard.service.serving import Serving, build_serving, warm
-from inferenceguard.service.transport import Certificates, check_same_mode, check_security, read_certificates
+from inferenceguard.service.tenants import load_tenants
+from inferenceguard.service.transport import (
+    CertificateFiles,
+    Certificates,
+    check_same_mode,
+    check_security,
+    read_certificates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +69,7 @@ class Reloader:
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def _build(self) -> tuple[Serving, tuple[str, ...], object]:
+    def _build(self) -> tuple[Serving, tuple[str, ...], CertificateFiles | None]:
         old = self.current.settings
         loaded = self._load_settings()
         settings = dataclasses.replace(old, **{name: getattr(loaded, name) for name in LIVE})
@@ -70,8 +77,8 @@ class Reloader:
             f.name for f in dataclasses.fields(Settings) if getattr(loaded, f.name) != getattr(settings, f.name)
         )
         check_same_mode(old, settings)
-        files = read_certificates(settings)
-        serving = build_serving(settings, self.runtime, self.current.version + 1)
-        check_security(settings, serving.tenants, files)
+        tenants, files = load_tenants(settings), read_certificates(settings)
+        check_security(settings, tenants, files)  # before the models are read again
+        serving = build_serving(settings, tenants, self.runtime, self.current.version + 1)
         warm(serving, self.runtime)
         return serving, ignored, files

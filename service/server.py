@@ -22,15 +22,16 @@ from inferenceguard.service.engine import SearchOptions
 from inferenceguard.service.inflight import InFlight
 from inferenceguard.service.interceptors import CredentialsInterceptor
 from inferenceguard.service.metrics import Metrics
+from inferenceguard.service.probe import READINESS
 from inferenceguard.service.reload import Reloader
 from inferenceguard.service.runtime import Runtime
 from inferenceguard.service.servicer import InferenceServicer
 from inferenceguard.service.serving import build_serving, warm
+from inferenceguard.service.tenants import load_tenants
 from inferenceguard.service.transport import Certificates, check_security, read_certificates
 from inferenceguard.v1 import control_pb2, control_pb2_grpc, inference_pb2, inference_pb2_grpc
 
 log = logging.getLogger(__name__)
-READINESS = "inferenceguard.v1.InferenceService"
 SERVICE_NAMES = (
     inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name,
     control_pb2.DESCRIPTOR.services_by_name["ControlService"].full_name,
@@ -60,9 +61,9 @@ async def build_server(
     """A started server on settings.host:settings.grpc_port (port 0 picks a free one), not yet ready.
 
     Refuses a half or insecure transport configuration; `load_settings` reads the settings again on reload."""
-    serving = build_serving(settings, runtime, 1, fresh=False)
-    tls = read_certificates(settings)
-    check_security(settings, serving.tenants, tls)
+    tenants, tls = load_tenants(settings), read_certificates(settings)
+    check_security(settings, tenants, tls)  # before any model is loaded: a misconfiguration fails at once
+    serving = build_serving(settings, tenants, runtime, 1, fresh=False)
     certificates = Certificates(tls) if tls else None
     metrics = Metrics()
     reloader = Reloader(serving, runtime, load_settings, metrics, certificates)

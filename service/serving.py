@@ -13,7 +13,7 @@ from inferenceguard.policies.registry import Registry
 from inferenceguard.service.config import Settings
 from inferenceguard.service.engine import BoundCritic, Guard, SearchOptions
 from inferenceguard.service.runtime import Runtime, build_guard, load_context, load_extra_critic, with_critic
-from inferenceguard.service.tenants import Tenant, Tenants, load_tenants
+from inferenceguard.service.tenants import Tenant, Tenants
 
 log = logging.getLogger(__name__)
 WARM_UP = SearchOptions(strategy="inferenceguard", num_candidates=2, block_tokens=4, max_new_tokens=4, seed=0)
@@ -42,16 +42,16 @@ class Serving:
         return sorted({p for t in tenants for p in (*t.default_policies, *t.allowed_policies)})
 
 
-def build_serving(settings: Settings, runtime: Runtime, version: int, fresh: bool = True) -> Serving:
-    """A checked snapshot: the tenants file read, every policy some tenant may use loaded with its critic. Raises
-    on any failure, so a configuration that cannot serve never replaces one that can. `fresh` (a reload) reads
-    the models again; the first snapshot uses those the runtime has loaded."""
+def build_serving(settings: Settings, tenants: Tenants, runtime: Runtime, version: int, fresh: bool = True) -> Serving:
+    """A checked snapshot: every policy some tenant may use loaded with its critic. Raises on any failure, so a
+    configuration that cannot serve never replaces one that can. `fresh` (a reload) reads the models again; the
+    first snapshot uses those the runtime has loaded. Callers check `tenants` (cheap) before this loads models."""
     if fresh:
         registry = Registry(runtime.registry.plugins, load_context(settings, runtime.lm))
         extra = load_extra_critic(settings)
     else:
         registry, extra = runtime.registry, runtime.extra_critic
-    serving = Serving(version, settings, load_tenants(settings), registry, extra)
+    serving = Serving(version, settings, tenants, registry, extra)
     for policy_id in serving.policy_ids:
         registry.load(policy_id)  # PolicyLoadError / UnknownPolicyError: refused before it can serve
     for guard in _guards(serving):

@@ -24,9 +24,12 @@ SECRETS = ("api_key",)  # never printed by `config show`
 LIVE = (
     "default_policy", "allowed_policies", "allowed_strategies", "tenants_file", "max_new_tokens_limit",
     "max_num_candidates", "critic", "lexicon", "harm_model", "tls_cert", "tls_key", "tls_client_ca", "log_text",
+    "max_scorer_calls", "max_retries_limit", "min_block_tokens", "max_request_seconds",
 )  # fmt: skip
 _AT_LEAST = {"max_concurrent_requests": 1, "max_queued_requests": 0, "max_new_tokens_limit": 1,
-             "max_num_candidates": 1, "max_message_bytes": 1024, "threads": 0, "graceful_shutdown_s": 0}  # fmt: skip
+             "max_num_candidates": 1, "max_message_bytes": 1024, "threads": 0, "graceful_shutdown_s": 0,
+             "drain_delay_s": 0, "max_kv_cache_mib": 1, "max_scorer_calls": 1, "max_retries_limit": 0,
+             "min_block_tokens": 1, "max_request_seconds": 0.001, "scorer_timeout_s": 0.001}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,16 @@ class Settings:
     max_new_tokens_limit: int = 1024
     max_num_candidates: int = 256
     max_message_bytes: int = 4 * 1024 * 1024
-    graceful_shutdown_s: float = 30.0
+    # work: what one request may cost, estimated before it runs (docs/configuration.md, "Admission by work")
+    max_kv_cache_mib: int = 8192  # KV cache the running searches may reserve together; size it to the device
+    max_scorer_calls: int = 100_000  # scorer calls one request may need (candidates x blocks x attempts x scorers)
+    max_retries_limit: int = 4  # the most all-unsafe resamples per block a request may ask for
+    min_block_tokens: int = 4  # the smallest block a request may ask for (each block is a round of scorer calls)
+    max_request_seconds: float = 300.0  # a search stops with its checked text after this long, deadline or not
+    scorer_timeout_s: float = 30.0  # a cost function, reward or critic call that takes longer fails the request
+    # stopping: SIGTERM -> readiness NOT_SERVING -> drain_delay_s -> queue refused -> graceful_shutdown_s -> stop
+    drain_delay_s: float = 5.0  # time for load balancers to see readiness drop while new requests are still served
+    graceful_shutdown_s: float = 30.0  # in-flight streams finish; then each ends with its checked text (shutdown)
     reflection: bool = True
     api_key: str | None = None  # required in `authorization: Bearer <key>` on every RPC but health
     tls_cert: str | None = None  # PEM certificate chain; with tls_key, the server speaks TLS

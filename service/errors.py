@@ -6,7 +6,7 @@ import grpc
 
 from inferenceguard.critics.manifest import ManifestError
 from inferenceguard.policies.types import PolicyLoadError, UnknownPolicyError
-from inferenceguard.service.engine.errors import InvalidOptionError, ScorerError
+from inferenceguard.service.engine.errors import InvalidOptionError, ScorerError, ScorerTimeoutError
 
 
 class OverloadedError(Exception):
@@ -55,6 +55,7 @@ STATUS = (
     (UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
     (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
     (AlreadyExistsError, grpc.StatusCode.ALREADY_EXISTS),
+    (ScorerTimeoutError, grpc.StatusCode.UNAVAILABLE),  # a safety check hung: nothing unchecked was sent; retry
     (ScorerError, grpc.StatusCode.INTERNAL),  # a safety check failed: fail closed
 )
 

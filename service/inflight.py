@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import threading
 
+from inferenceguard.service.engine.types import FinishReason, Stop
 from inferenceguard.service.errors import AlreadyExistsError
 
 
 class InFlight:
     def __init__(self) -> None:
-        self._stops: dict[tuple[str, str], threading.Event] = {}
+        self._stops: dict[tuple[str, str], Stop] = {}
         self._lock = threading.Lock()
 
-    def add(self, tenant: str, request_id: str) -> threading.Event:
+    def add(self, tenant: str, request_id: str) -> Stop:
         """The request's stop event; AlreadyExistsError when the tenant already runs a request with this id."""
-        stop = threading.Event()
+        stop = Stop()
         with self._lock:
             if (tenant, request_id) in self._stops:
                 raise AlreadyExistsError(f"request_id: {request_id!r} is already in flight")
@@ -37,6 +38,13 @@ class InFlight:
             for request_id in found:
                 self._stops[(tenant, request_id)].set()
         return found
+
+    def shut_down(self) -> int:
+        """End every request at its next forward pass with FinishReason.SHUTDOWN (and its checked text)."""
+        with self._lock:
+            for stop in self._stops.values():
+                stop.stop(FinishReason.SHUTDOWN)
+            return len(self._stops)
 
     def __len__(self) -> int:
         return len(self._stops)

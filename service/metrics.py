@@ -28,6 +28,9 @@ class Metrics:
         )
         self.running = Gauge(p + "num_requests_running", "Searches running", registry=r)
         self.waiting = Gauge(p + "num_requests_waiting", "Requests waiting for a worker", registry=r)
+        self.kv_reserved = Gauge(
+            p + "kv_cache_reserved_bytes", "KV-cache bytes reserved by running searches (estimated)", registry=r
+        )
         self.rejected = Counter(
             p + "requests_rejected_total", "Requests refused before running", ["reason", "tenant"], registry=r
         )

@@ -119,6 +119,6 @@ def _plugin_settings(settings: Settings) -> dict[str, dict[str, str]]:
 def build_runtime(settings: Settings) -> Runtime:
     lm = load_language_model(settings)
     registry = build_registry(settings, lm)
-    runtime = Runtime(settings, lm, registry, Engine(lm))
+    runtime = Runtime(settings, lm, registry, Engine(lm, scorer_timeout_s=settings.scorer_timeout_s))
     runtime.engine.default_guard = runtime.guard()
     return runtime

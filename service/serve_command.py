@@ -17,6 +17,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     serve.add_argument("--port", type=int, dest="grpc_port", help="gRPC port (env INFERENCEGUARD_GRPC_PORT; 50051)")
     serve.add_argument("--max-concurrent-requests", type=int, help="searches at once (default 2)")
     serve.add_argument("--max-queued-requests", type=int, help="queued requests before RESOURCE_EXHAUSTED (32)")
+    serve.add_argument("--drain-delay-s", type=float, help="on SIGTERM, seconds not ready before the queue closes (5)")
     serve.add_argument("--graceful-shutdown-s", type=float, help="grace for in-flight streams on SIGTERM (30)")
     serve.add_argument("--api-key", help="require 'authorization: Bearer KEY' (env INFERENCEGUARD_API_KEY)")
     serve.add_argument("--tls-cert", help="PEM certificate chain (env INFERENCEGUARD_TLS_CERT)")
@@ -31,6 +32,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         "metrics_port",
         "max_concurrent_requests",
         "max_queued_requests",
+        "drain_delay_s",
         "graceful_shutdown_s",
         "api_key",
         "tls_cert",

@@ -29,9 +29,11 @@ from inferenceguard.service.servicer import InferenceServicer
 from inferenceguard.service.serving import build_serving, warm
 from inferenceguard.service.tenants import load_tenants
 from inferenceguard.service.transport import Certificates, check_security, read_certificates
+from inferenceguard.service.work import MIB, ModelShape
 from inferenceguard.v1 import control_pb2, control_pb2_grpc, inference_pb2, inference_pb2_grpc
 
 log = logging.getLogger(__name__)
+FINISH_AFTER_SHUTDOWN_S = 30.0  # a stopped search ends at its next forward pass; a scorer call may be in progress
 SERVICE_NAMES = (
     inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name,
     control_pb2.DESCRIPTOR.services_by_name["ControlService"].full_name,
@@ -75,12 +77,18 @@ async def build_server(
     ]
     interceptors = [CredentialsInterceptor(lambda: reloader.current.tenants)]
     server = grpc.aio.server(options=options, interceptors=interceptors)
-    admission = Admission(settings.max_concurrent_requests, settings.max_queued_requests)
+    admission = Admission(
+        settings.max_concurrent_requests, settings.max_queued_requests, settings.max_kv_cache_mib * MIB
+    )
     inflight = InFlight()
     executor = ThreadPoolExecutor(max_workers=settings.max_concurrent_requests, thread_name_prefix="search")
     metrics.running.set_function(lambda: admission.running)
     metrics.waiting.set_function(lambda: admission.waiting)
-    servicer = InferenceServicer(runtime, reloader, admission, inflight, executor, defaults or SearchOptions(), metrics)
+    metrics.kv_reserved.set_function(lambda: admission.kv_reserved)
+    shape = ModelShape.of(runtime.lm)
+    servicer = InferenceServicer(
+        runtime, reloader, admission, inflight, executor, defaults or SearchOptions(), metrics, shape
+    )
     inference_pb2_grpc.add_InferenceServiceServicer_to_server(servicer, server)
     control_pb2_grpc.add_ControlServiceServicer_to_server(
         ControlServicer(runtime, reloader, inflight, admission), server
@@ -109,12 +117,32 @@ async def warm_up_and_serve(running: Server, runtime: Runtime) -> None:
     log.info("ready", extra={"port": running.port})
 
 
-async def drain(running: Server, grace_s: float) -> None:
-    """NOT_SERVING first, then let in-flight streams finish for up to `grace_s` seconds."""
+async def drain(running: Server, grace_s: float, delay_s: float = 0.0) -> None:
+    """Stop in the order a load balancer needs: readiness NOT_SERVING; `delay_s` during which requests are still
+    served while the balancers move traffic away; then queued and new requests are refused with UNAVAILABLE;
+    in-flight streams get `grace_s` to finish, after which each ends with its finish message and the text checked
+    so far (FinishReason.SHUTDOWN); then the server stops."""
+    await running.health.set(READINESS, health_pb2.HealthCheckResponse.NOT_SERVING)
+    await asyncio.sleep(delay_s)
+    running.admission.close()
+    if not await _settled(running.inflight, grace_s):
+        ended = running.inflight.shut_down()
+        log.info("grace reached: in-flight streams end with their checked text", extra={"streams": ended})
+        await _settled(running.inflight, FINISH_AFTER_SHUTDOWN_S)
     await running.health.enter_graceful_shutdown()
-    await running.server.stop(grace_s)
+    await running.server.stop(1.0)
     running.executor.shutdown(wait=False, cancel_futures=True)
     running.reloader.close()
+
+
+async def _settled(inflight: InFlight, within_s: float) -> bool:
+    """Whether every in-flight request ended within `within_s` seconds."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while len(inflight):
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
 
 
 def serve_metrics(settings: Settings, metrics: Metrics) -> WSGIServer:
@@ -154,6 +182,8 @@ async def serve(settings: Settings, runtime: Runtime, load_settings: Callable[[]
     await warm_up_and_serve(running, runtime)
     print("inferenceguard: ready", flush=True)
     await stopping.wait()
-    print(f"inferenceguard: draining (up to {settings.graceful_shutdown_s:.0f} s)", flush=True)
-    log.info("draining", extra={"grace_s": settings.graceful_shutdown_s, "in_flight": len(running.inflight)})
-    await drain(running, settings.graceful_shutdown_s)
+    delay, grace = settings.drain_delay_s, settings.graceful_shutdown_s
+    print(f"inferenceguard: draining (not ready; queue closes in {delay:g} s, then up to {grace:g} s)", flush=True)
+    log.info("draining", extra={"delay_s": delay, "grace_s": grace, "in_flight": len(running.inflight)})
+    await drain(running, grace, delay)
+    print("inferenceguard: stopped", flush=True)

@@ -18,13 +18,13 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
 
-from inferenceguard.service import convert, floor
+from inferenceguard.service import convert, floor, work
 from inferenceguard.service.admission import Admission
 from inferenceguard.service.callers import caller
 from inferenceguard.service.engine import (
@@ -37,13 +37,14 @@ from inferenceguard.service.engine import (
     Started,
 )
 from inferenceguard.service.engine.types import Event
-from inferenceguard.service.errors import OverloadedError, RateLimitedError, status_of
+from inferenceguard.service.errors import NotServingError, OverloadedError, RateLimitedError, status_of
 from inferenceguard.service.inflight import InFlight
 from inferenceguard.service.metrics import UNKNOWN_TENANT, Metrics
 from inferenceguard.service.rate_limit import RateLimiter
 from inferenceguard.service.reload import Reloader
 from inferenceguard.service.runtime import Runtime
 from inferenceguard.service.serving import Serving
+from inferenceguard.service.work import ModelShape, WorkLimits
 from inferenceguard.v1 import inference_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,10 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         executor: ThreadPoolExecutor,
         defaults: SearchOptions,
         metrics: Metrics,
+        shape: ModelShape,
     ) -> None:
         self.runtime, self.reloader, self.admission, self.inflight = runtime, reloader, admission, inflight
-        self.executor, self.defaults, self.metrics = executor, defaults, metrics
+        self.executor, self.defaults, self.metrics, self.shape = executor, defaults, metrics, shape
         self.rates = RateLimiter()
 
     async def GenerateStream(self, request: Any, context: Any) -> AsyncIterator[Any]:
@@ -86,23 +88,21 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             return
         context.set_trailing_metadata((("x-request-id", call.request_id),))
         try:
-            parsed, guard = self._admit(serving, call.tenant, request, call.request_id, context.time_remaining())
+            parsed, guard, work = self._admit(serving, call.tenant, request, call.request_id, context.time_remaining())
             stop = self.inflight.add(call.tenant, call.request_id)
         except Exception as exc:
             await self._fail(call, exc)
             return
-        try:
-            events = self.runtime.engine.generate(parsed.prompt, parsed.options, guard=guard, stop=stop)
-        except Exception as exc:
-            self.inflight.remove(call.tenant, call.request_id, stop)
-            await self._fail(call, exc)
-            return
         context.add_done_callback(lambda _: stop.set())  # the client went away or the deadline passed
+
+        def search() -> Iterator[Event]:  # tokenises on the worker, once admitted
+            return self.runtime.engine.generate(parsed.prompt, parsed.options, guard=guard, stop=stop)
+
         try:
-            async with self.admission.slot() as queued_s:
-                async for message in self._relay(events, parsed, stop, queued_s, with_text, call):
+            async with self.admission.slot(work.kv_bytes) as queued_s:
+                async for message in self._relay(search, parsed, stop, queued_s, with_text, call):
                     yield message
-        except asyncio.CancelledError:  # the client went away, or the server is stopping
+        except asyncio.CancelledError:  # the client went away
             log.info("request cancelled", extra=call.fields(status="CANCELLED"))
             raise
         except Exception as exc:
@@ -113,20 +113,22 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
 
     def _admit(
         self, serving: Serving, tenant_name: str, request: Any, request_id: str, remaining: float | None
-    ) -> tuple[convert.ParsedRequest, Guard]:
-        """The request parsed within its tenant's limits and floor, and the guard it runs under."""
+    ) -> tuple[convert.ParsedRequest, Guard, work.Work]:
+        """The request parsed within its tenant's limits, the floor and the server's work caps; its guard and work."""
         tenant = serving.tenants.by_name[tenant_name]
         limits = convert.Limits(max_new_tokens=tenant.max_new_tokens, max_num_candidates=tenant.max_num_candidates)
         parsed = convert.request_from_pb(request, self.defaults, limits, request_id)
         floor.check_choices(tenant, parsed.options, parsed.policy_ids, serving.registry.policies)
         guard = serving.guard(tenant, parsed.policy_ids)
         floor.check_budget(parsed.options, guard)
+        needs = work.check(self.shape, parsed.options, parsed.prompt, guard, WorkLimits.of(serving.settings))
         self.rates.admit(tenant)
-        return dataclasses.replace(parsed, options=_within_deadline(parsed.options, remaining)), guard
+        limit = _time_limit(parsed.options, remaining, serving.settings.max_request_seconds)
+        return dataclasses.replace(parsed, options=parsed.options.with_updates(time_limit_s=limit)), guard, needs
 
     async def _relay(
         self,
-        events: Iterator[Event],
+        search: Callable[[], Iterator[Event]],
         parsed: convert.ParsedRequest,
         stop: threading.Event,
         queued_s: float,
@@ -135,7 +137,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
     ) -> AsyncIterator[Any]:
         started, first_chunk_ms = time.perf_counter(), 0
         self.metrics.queue.observe(queued_s)
-        async for event in _in_worker(events, self.executor, stop):
+        async for event in _in_worker(search, self.executor, stop):
             if isinstance(event, Started):
                 yield convert.start_to_pb(
                     parsed.request_id, event.prompt_tokens, event.policies, event.seed, event.strategy
@@ -162,9 +164,9 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             error = convert.in_request_terms(error)
         code, message = status_of(error)
         self.metrics.failures.labels(code.name, call.tenant or UNKNOWN_TENANT).inc()
-        if isinstance(error, OverloadedError):
-            reason = "rate_limited" if isinstance(error, RateLimitedError) else "queue_full"
-            self.metrics.rejected.labels(reason, call.tenant).inc()
+        if isinstance(error, OverloadedError | NotServingError):
+            reason = {RateLimitedError: "rate_limited", NotServingError: "draining"}.get(type(error), "queue_full")
+            self.metrics.rejected.labels(reason, call.tenant or UNKNOWN_TENANT).inc()
         fields = call.fields(status=code.name, error=message)
         if code == grpc.StatusCode.INTERNAL:
             # the frames without the messages: an unexpected error's message may quote the input
@@ -207,9 +209,9 @@ class _Call:
 
 
 async def _in_worker(
-    events: Iterator[Event], executor: ThreadPoolExecutor, stop: threading.Event
+    search: Callable[[], Iterator[Event]], executor: ThreadPoolExecutor, stop: threading.Event
 ) -> AsyncIterator[Event]:
-    """Iterate `events` on a worker thread; exceptions from the engine are re-raised here.
+    """Start `search` and iterate its events on a worker thread; exceptions from the engine are re-raised here.
 
     If the consumer goes away early (cancellation, error), the search is told to stop and the worker is awaited,
     so its slot is only released once the thread is free again.
@@ -219,7 +221,7 @@ async def _in_worker(
 
     def work() -> None:
         try:
-            for event in events:
+            for event in search():
                 loop.call_soon_threadsafe(queue.put_nowait, event)
         except BaseException as exc:  # handed to the event loop, which raises it in the handler
             loop.call_soon_threadsafe(queue.put_nowait, exc)
@@ -237,11 +239,10 @@ async def _in_worker(
         await asyncio.shield(worker)
 
 
-def _within_deadline(options: SearchOptions, remaining: float | None) -> SearchOptions:
-    """Stop the search a little before the gRPC deadline, so the checked text so far still reaches the client."""
-    if remaining is None:
-        return options
-    budget = max(remaining * 0.9 - 0.05, 0.001)
-    if options.time_limit_s is None or budget < options.time_limit_s:
-        return options.with_updates(time_limit_s=budget)
-    return options
+def _time_limit(options: SearchOptions, remaining: float | None, server_limit: float) -> float:
+    """The search's time limit: the request's, the server's, and a little before the gRPC deadline (so the checked
+    text so far still reaches the client), whichever comes first."""
+    limits = [server_limit] + ([options.time_limit_s] if options.time_limit_s is not None else [])
+    if remaining is not None:
+        limits.append(max(remaining * 0.9 - 0.05, 0.001))
+    return min(limits)

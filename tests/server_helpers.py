@@ -23,13 +23,14 @@ from tests.test_plugins import WordsPlugin
 
 def tiny_runtime(lm: LanguageModel, *extra_plugins: Any, **settings: Any) -> Runtime:
     values: dict[str, Any] = {"default_policy": "no-five-six", "grpc_port": 0, "host": "127.0.0.1"}
+    values |= {"min_block_tokens": 1, "max_retries_limit": 16}  # the tiny model's tests use small blocks
     config = Settings.load(values | settings, environ={})
     plugins = build_plugin_manager()
     plugins.manager.register(WordsPlugin(), name="words")
     for index, plugin in enumerate(extra_plugins):
         plugins.manager.register(plugin, name=f"extra-{index}")
     registry = Registry(plugins, LoadContext(home=Path("/nonexistent"), lm_id=lm.model_id, hidden_size=lm.hidden_size))
-    runtime = Runtime(config, lm, registry, Engine(lm))
+    runtime = Runtime(config, lm, registry, Engine(lm, scorer_timeout_s=config.scorer_timeout_s))
     runtime.engine.default_guard = runtime.guard()
     return runtime
 

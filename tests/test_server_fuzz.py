@@ -53,6 +53,7 @@ CLIENT_ERRORS = {
 STOPPED = " [stopped]"  # the exhausted message of every policy the fuzz server knows
 # Server limits and defaults sized so that any request that passes validation is cheap on the tiny model.
 LIMITS: dict[str, Any] = {"max_new_tokens_limit": 64, "max_num_candidates": 8, "max_concurrent_requests": 2}
+LIMITS |= {"min_block_tokens": 2, "max_retries_limit": 12}  # the work caps refuse a few drawn requests
 # every strategy a request can carry, and the policies that load (a policy that cannot load stops the start)
 FLOOR = {
     "allowed_strategies": "inferenceguard,sample,best_of_n,beam,args",

@@ -192,7 +192,7 @@ def test_a_reload_reads_the_config_file_again(lm: LanguageModel, tmp_path: Path)
     config = tmp_path / "inferenceguard.toml"
     config.write_text('allowed_strategies = "inferenceguard"\nhost = "127.0.0.1"\n')
     runtime = tiny_runtime(lm)
-    overrides = {"default_policy": "no-five-six", "grpc_port": 0}
+    overrides = {"default_policy": "no-five-six", "grpc_port": 0, "min_block_tokens": 1}
     load = lambda: Settings.load(overrides, environ={}, config=config)  # noqa: E731  # as `serve` reads them
     sample = short(**{"search.strategy": inference_pb2.STRATEGY_SAMPLE})
 

@@ -17,7 +17,15 @@ if TYPE_CHECKING:
     from inferenceguard.service.engine.lm import LanguageModel
     from inferenceguard.service.engine.options import STRATEGIES, SearchOptions
     from inferenceguard.service.engine.safety_state import BudgetedCost
-    from inferenceguard.service.engine.types import BlockTrace, Chunk, FinishReason, GenerationResult, Started, Usage
+    from inferenceguard.service.engine.types import (
+        BlockTrace,
+        Chunk,
+        FinishReason,
+        GenerationResult,
+        Started,
+        Stop,
+        Usage,
+    )
 
 _MODULES = {
     "engine": ("Engine",),
@@ -26,13 +34,13 @@ _MODULES = {
     "lm": ("LanguageModel",),
     "options": ("STRATEGIES", "SearchOptions"),
     "safety_state": ("BudgetedCost",),
-    "types": ("BlockTrace", "Chunk", "FinishReason", "GenerationResult", "Started", "Usage"),
+    "types": ("BlockTrace", "Chunk", "FinishReason", "GenerationResult", "Started", "Stop", "Usage"),
 }
 _HOME = {name: module for module, names in _MODULES.items() for name in names}
 __all__ = [  # noqa: RUF022 - grouped as _MODULES
     "Engine", "EngineError", "InvalidOptionError", "ScorerError", "BoundCritic", "Guard", "simple_guard",
     "LanguageModel", "STRATEGIES", "SearchOptions", "BudgetedCost",
-    "BlockTrace", "Chunk", "FinishReason", "GenerationResult", "Started", "Usage",
+    "BlockTrace", "Chunk", "FinishReason", "GenerationResult", "Started", "Stop", "Usage",
 ]  # fmt: skip
 
 

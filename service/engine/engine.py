@@ -21,14 +21,15 @@ from inferenceguard.service.engine.options import SearchOptions
 from inferenceguard.service.engine.recontrol import run_recontrol
 from inferenceguard.service.engine.sampling import make_generator
 from inferenceguard.service.engine.search import BlockSearch, RequestContext
-from inferenceguard.service.engine.types import Event, FinishReason, GenerationResult, Usage
+from inferenceguard.service.engine.types import Event, FinishReason, GenerationResult, Stop, Usage
 
 
 class Engine:
-    def __init__(self, lm: LanguageModel, guard: Guard | None = None) -> None:
+    def __init__(self, lm: LanguageModel, guard: Guard | None = None, scorer_timeout_s: float | None = None) -> None:
+        """`scorer_timeout_s` bounds every scorer call (None: unbounded); a call over it fails the request closed."""
         if guard is not None:
             guard.check_hidden_size(lm.hidden_size)
-        self.lm, self.default_guard = lm, guard
+        self.lm, self.default_guard, self.scorer_timeout_s = lm, guard, scorer_timeout_s
 
     def generate(
         self,
@@ -67,14 +68,14 @@ class Engine:
 
         def stop_reason() -> FinishReason | None:
             if stop.is_set():
-                return FinishReason.ABORTED
+                return stop.reason if isinstance(stop, Stop) else FinishReason.ABORTED
             if deadline is not None and time.perf_counter() > deadline:
                 return FinishReason.TIME_LIMIT
             return None
 
         return RequestContext(
             lm=self.lm,
-            scorers=Scorers(prompt, guard.with_budget(options.budget), usage),
+            scorers=Scorers(prompt, guard.with_budget(options.budget), usage, self.scorer_timeout_s),
             options=options,
             exhausted_message=options.exhausted_message or guard.exhausted_message,
             policies=guard.policies,

@@ -18,3 +18,7 @@ class InvalidOptionError(EngineError, ValueError):
 
 class ScorerError(EngineError):
     """A cost function, reward function or critic failed; the search stops and releases nothing unchecked."""
+
+
+class ScorerTimeoutError(ScorerError):
+    """A scorer did not answer within its time bound; the search stops as for any scorer failure."""

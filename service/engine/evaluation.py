@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from inferenceguard.service.engine.errors import ScorerError
+from inferenceguard.service.engine.bounded import within
+from inferenceguard.service.engine.errors import ScorerError, ScorerTimeoutError
 from inferenceguard.service.engine.guard import BoundCritic, Guard
 from inferenceguard.service.engine.safety_state import SafetyStates
 from inferenceguard.service.engine.types import Usage
@@ -20,8 +21,8 @@ from inferenceguard.service.engine.types import Usage
 class Scorers:
     """The scorers of one request, bound to its prompt, counting their calls and time in `usage`."""
 
-    def __init__(self, prompt: str, guard: Guard, usage: Usage) -> None:
-        self.prompt = prompt
+    def __init__(self, prompt: str, guard: Guard, usage: Usage, timeout_s: float | None = None) -> None:
+        self.prompt, self.timeout_s = prompt, timeout_s
         self.costs = list(guard.costs)
         self.reward_function = guard.reward
         self.critics = guard.critics
@@ -57,8 +58,11 @@ class Scorers:
     ) -> tuple[np.ndarray, np.ndarray]:
         started = time.perf_counter()
         try:
-            p_safe, value = bound.critic(hidden, states.normalised_z(bound.columns))
+            z = states.normalised_z(bound.columns)
+            p_safe, value = within(self.timeout_s, lambda: bound.critic(hidden, z), f"critic {bound.critic.name!r}")
             return _checked(p_safe, len(hidden), low=0.0, high=1.0, what="p_safe"), _checked(value, len(hidden))
+        except ScorerTimeoutError:
+            raise
         except Exception as exc:
             raise ScorerError(f"critic {bound.critic.name!r} failed: {exc}") from exc
         finally:
@@ -69,7 +73,8 @@ class Scorers:
     def _call(self, name: str, function: object, responses: Sequence[str], low: float = -np.inf) -> np.ndarray:
         started = time.perf_counter()
         try:
-            scores = function([self.prompt] * len(responses), list(responses))  # type: ignore[operator]
+            prompts, texts = [self.prompt] * len(responses), list(responses)
+            scores = within(self.timeout_s, lambda: function(prompts, texts), f"scorer {name!r}")  # type: ignore[operator]
             return _checked(scores, len(responses), low=low)
         except ScorerError:
             raise

@@ -89,6 +89,15 @@ class LanguageModel:
     def context_length(self) -> int:
         return int(getattr(self.model.config, "max_position_embeddings", 2048))
 
+    @property
+    def kv_bytes_per_token(self) -> int:
+        """KV-cache bytes one sequence holds per token: keys and values of every layer's key-value heads."""
+        config = self.model.config
+        heads = int(getattr(config, "num_key_value_heads", None) or config.num_attention_heads)
+        head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads)
+        element = next(self.model.parameters()).element_size()
+        return 2 * int(config.num_hidden_layers) * heads * head_dim * element
+
     # -- text <-> ids ----------------------------------------------------------------------------------------
     def encode_prompt(self, prompt: str, *, chat: bool | None = None) -> list[int]:
         """Token ids of the prompt, wrapped in the model's chat template when it has one (or `chat` says so).

@@ -25,7 +25,7 @@ from inferenceguard.service.engine.guard import BoundCritic
 from inferenceguard.service.engine.safety_state import SafetyStates
 from inferenceguard.service.engine.sampling import Sampler
 from inferenceguard.service.engine.search import RequestContext, result_of, started_of, trace_of
-from inferenceguard.service.engine.types import Event, FinishReason
+from inferenceguard.service.engine.types import STOPPED_EARLY, Event, FinishReason
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ class _ReControl:
 
     def _finish(self, finish: FinishReason) -> Iterator[Event]:
         ctx, best = self.ctx, self.best
-        if finish in (FinishReason.ABORTED, FinishReason.TIME_LIMIT):
+        if finish in STOPPED_EARLY:
             del best.tokens[self.checked :]  # stopped mid-block: those tokens were never scored, so none is used
         elif len(best.tokens) > self.checked:
             yield from self._block_end()

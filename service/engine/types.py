@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -15,6 +16,22 @@ class FinishReason(StrEnum):
     TIME_LIMIT = "time_limit"
     SAFETY_BLOCKED = "safety_blocked"
     BUDGET_EXHAUSTED = "budget_exhausted"
+    SHUTDOWN = "shutdown"
+
+
+# stopped from outside mid-block: the unscored tokens of the block are dropped, the checked text is kept
+STOPPED_EARLY = (FinishReason.ABORTED, FinishReason.TIME_LIMIT, FinishReason.SHUTDOWN)
+
+
+class Stop(threading.Event):
+    """Set from another thread to end a search at its next forward pass; `reason` is what its result reports."""
+
+    reason = FinishReason.ABORTED
+
+    def stop(self, reason: FinishReason) -> None:
+        if not self.is_set():
+            self.reason = reason
+        self.set()
 
 
 @dataclass(frozen=True)

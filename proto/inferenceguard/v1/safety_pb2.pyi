@@ -17,6 +17,7 @@ class FinishReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FINISH_REASON_TIME_LIMIT: _ClassVar[FinishReason]
     FINISH_REASON_SAFETY_BLOCKED: _ClassVar[FinishReason]
     FINISH_REASON_BUDGET_EXHAUSTED: _ClassVar[FinishReason]
+    FINISH_REASON_SHUTDOWN: _ClassVar[FinishReason]
 FINISH_REASON_UNSPECIFIED: FinishReason
 FINISH_REASON_LENGTH: FinishReason
 FINISH_REASON_EOS: FinishReason
@@ -25,6 +26,7 @@ FINISH_REASON_ABORTED: FinishReason
 FINISH_REASON_TIME_LIMIT: FinishReason
 FINISH_REASON_SAFETY_BLOCKED: FinishReason
 FINISH_REASON_BUDGET_EXHAUSTED: FinishReason
+FINISH_REASON_SHUTDOWN: FinishReason
 
 class PolicyRef(_message.Message):
     __slots__ = ("id", "version")

@@ -51,8 +51,12 @@ def test_an_oversize_request_is_refused_before_the_engine_sees_it(
 ) -> None:
     runtime = tiny_runtime(lm, min_block_tokens=4, max_retries_limit=4, max_kv_cache_mib=64)
     started: list[str] = []
-    monkeypatch.setattr(runtime.engine, "generate", lambda *a, **k: started.append("generate") or iter(()))
-    monkeypatch.setattr(runtime.lm, "encode_prompt", lambda *a, **k: started.append("encode") or [1])
+
+    def spy(name: str, result: Any) -> Any:
+        return lambda *args, **kwargs: (started.append(name), result)[1]
+
+    monkeypatch.setattr(runtime.engine, "generate", spy("generate", iter(())))
+    monkeypatch.setattr(runtime.lm, "encode_prompt", spy("encode", [1]))
     cases = {
         "search.max_retries": {"max_retries": 16},
         "search.block_tokens": {"block_tokens": 1},
@@ -90,7 +94,7 @@ def test_the_prompt_is_tokenised_on_a_worker_not_on_the_event_loop(lm: LanguageM
             reply = await inference.Generate(long_request(tokens=4))
             assert reply.finish.reason != safety_pb2.FINISH_REASON_UNSPECIFIED
 
-    runtime.lm.encode_prompt = spying  # type: ignore[method-assign]
+    runtime.lm.encode_prompt = spying
     asyncio.run(scenario())
     assert threads and all(name.startswith("search") for name in threads), threads
 

@@ -53,7 +53,11 @@ def test_an_oversize_request_is_refused_before_the_engine_sees_it(
     started: list[str] = []
 
     def spy(name: str, result: Any) -> Any:
-        return lambda *args, **kwargs: (started.append(name), result)[1]
+        def called(*args: Any, **kwargs: Any) -> Any:
+            started.append(name)
+            return result
+
+        return called
 
     monkeypatch.setattr(runtime.engine, "generate", spy("generate", iter(())))
     monkeypatch.setattr(runtime.lm, "encode_prompt", spy("encode", [1]))

@@ -13,7 +13,7 @@ import urllib.request
 import grpc
 import pytest
 
-from inferenceguard.v1 import inference_pb2, inference_pb2_grpc
+from inferenceguard.v1 import inference_pb2, inference_pb2_grpc, safety_pb2
 from tests.test_cli import cli
 
 pytestmark = pytest.mark.slow
@@ -38,6 +38,10 @@ def test_serve_reports_ready_answers_and_stops_on_sigterm() -> None:
         str(port),
         "--metrics-port",
         str(metrics_port),
+        "--drain-delay-s",
+        "0.5",
+        "--graceful-shutdown-s",
+        "1",
     ]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -79,7 +83,16 @@ def test_serve_reports_ready_answers_and_stops_on_sigterm() -> None:
             assert time.monotonic() < deadline and server.poll() is None, "SIGHUP did not reload"
             time.sleep(0.5)
         assert cli("health", "--server", f"127.0.0.1:{port}").returncode == 0
-        server.send_signal(signal.SIGTERM)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:  # SIGTERM mid-stream: the drain
+            essay = inference_pb2.GenerateRequest(prompt="Write a long essay on the history of bread.")
+            essay.sampling.seed, essay.stopping.max_new_tokens, essay.search.num_candidates = 0, 1000, 4
+            stream = inference_pb2_grpc.InferenceServiceStub(channel).GenerateStream(essay, timeout=300)
+            messages = [next(stream), next(stream)]  # the start and the first checked chunk
+            server.send_signal(signal.SIGTERM)
+            messages += list(stream)
+        finish = messages[-1].finish
+        assert finish.reason == safety_pb2.FINISH_REASON_SHUTDOWN, finish
+        assert "".join(m.chunk.text for m in messages) and finish.usage.completion_tokens > 0
         assert server.wait(timeout=60) == 0
         assert cli("health", "--server", f"127.0.0.1:{port}", "--timeout", "1").returncode == 1
     finally:

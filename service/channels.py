@@ -3,12 +3,34 @@ the API key come from the same settings as the server's, so a probe in the serve
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import grpc
 
 from inferenceguard.service.config import Settings
 from inferenceguard.service.engine.errors import InvalidOptionError
+
+# Every address a name resolves to gets requests in turn (a headless Service's pods), and a request the server
+# refused with UNAVAILABLE before any work (a draining replica) is tried again, on another address.
+SERVICE_CONFIG = json.dumps(
+    {
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "methodConfig": [
+            {
+                "name": [{"service": "inferenceguard.v1.InferenceService"}],
+                "retryPolicy": {
+                    "maxAttempts": 3,
+                    "initialBackoff": "0.2s",
+                    "maxBackoff": "2s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ],
+    }
+)
+BALANCED = [("grpc.service_config", SERVICE_CONFIG)]
 
 
 def uses_tls(settings: Settings) -> bool:
@@ -18,7 +40,7 @@ def uses_tls(settings: Settings) -> bool:
 def open_channel(target: str, settings: Settings) -> grpc.Channel:
     """A channel to `target`: TLS when the settings name a CA, a server certificate or a client certificate."""
     if not uses_tls(settings):
-        return grpc.insecure_channel(target)
+        return grpc.insecure_channel(target, options(settings))
     return grpc.secure_channel(target, credentials(settings), options(settings))
 
 
@@ -32,4 +54,5 @@ def credentials(settings: Settings) -> grpc.ChannelCredentials:
 
 
 def options(settings: Settings) -> list[tuple[str, str]]:
-    return [("grpc.ssl_target_name_override", settings.tls_server_name)] if settings.tls_server_name else []
+    name = [("grpc.ssl_target_name_override", settings.tls_server_name)] if settings.tls_server_name else []
+    return BALANCED + name

@@ -30,8 +30,9 @@ class Client:
         *,
         api_key: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
-        options: Sequence[tuple[str, str]] = (),
+        options: Sequence[tuple[str, str]] = channels.BALANCED,
     ):
+        """`target` may name several servers (`dns:///inferenceguard.ns.svc:50051`): requests go round robin."""
         opts = list(options)
         self.channel = grpc.secure_channel(target, credentials, opts) if credentials else grpc.insecure_channel(target)
         self.metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()

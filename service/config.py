@@ -28,8 +28,9 @@ LIVE = (
 )  # fmt: skip
 _AT_LEAST = {"max_concurrent_requests": 1, "max_queued_requests": 0, "max_new_tokens_limit": 1,
              "max_num_candidates": 1, "max_message_bytes": 1024, "threads": 0, "graceful_shutdown_s": 0,
-             "drain_delay_s": 0, "max_kv_cache_mib": 1, "max_scorer_calls": 1, "max_retries_limit": 0,
-             "min_block_tokens": 1, "max_request_seconds": 0.001, "scorer_timeout_s": 0.001}  # fmt: skip
+             "drain_delay_s": 0, "max_connection_age_s": 0, "max_kv_cache_mib": 1, "max_scorer_calls": 1,
+             "max_retries_limit": 0, "min_block_tokens": 1, "max_request_seconds": 0.001,
+             "scorer_timeout_s": 0.001}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,15 @@ class Settings:
     grpc_port: int = 50051
     metrics_host: str = "127.0.0.1"  # the metrics endpoint has no authentication: loopback unless configured
     metrics_port: int = 9464  # Prometheus /metrics; 0 = off
+    health_port: int = 0  # grpc.health.v1 alone, in plaintext, for probes that cannot speak TLS (kubelet); 0 = off
     max_concurrent_requests: int = 2  # searches running at once (each uses every core it is given)
     max_queued_requests: int = 32  # beyond running + queued: RESOURCE_EXHAUSTED with a retry hint
     max_new_tokens_limit: int = 1024
     max_num_candidates: int = 256
     max_message_bytes: int = 4 * 1024 * 1024
+    max_connection_age_s: float = (
+        0.0  # close client connections this old (gently), so clients find new replicas; 0 = never
+    )
     # work: what one request may cost, estimated before it runs (docs/configuration.md, "Admission by work")
     max_kv_cache_mib: int = 8192  # KV cache the running searches may reserve together; size it to the device
     max_scorer_calls: int = 100_000  # scorer calls one request may need (candidates x blocks x attempts x scorers)
@@ -95,7 +100,7 @@ class Settings:
         for name, least in _AT_LEAST.items():
             if getattr(self, name) < least:
                 raise InvalidOptionError(name, f"must be at least {least}, got {getattr(self, name)}")
-        for name in ("grpc_port", "metrics_port"):
+        for name in ("grpc_port", "metrics_port", "health_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise InvalidOptionError(name, f"must be a port number in 0..65535, got {getattr(self, name)}")
 

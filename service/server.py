@@ -52,6 +52,7 @@ class Server:
     executor: ThreadPoolExecutor
     metrics: Metrics
     reloader: Reloader
+    health_server: grpc.aio.Server | None = None  # plaintext health only, for probes that cannot speak TLS
 
 
 async def build_server(
@@ -75,6 +76,9 @@ async def build_server(
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
     ]
+    if settings.max_connection_age_s:  # GOAWAY, then the streams on the connection get a whole request's time
+        options.append(("grpc.max_connection_age_ms", int(settings.max_connection_age_s * 1000)))
+        options.append(("grpc.max_connection_age_grace_ms", int((settings.max_request_seconds + 10) * 1000)))
     interceptors = [CredentialsInterceptor(lambda: reloader.current.tenants)]
     server = grpc.aio.server(options=options, interceptors=interceptors)
     admission = Admission(
@@ -104,9 +108,22 @@ async def build_server(
         else server.add_insecure_port(address)
     )
     await server.start()
+    health_server = await _health_only_server(settings, health_servicer)
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)  # liveness
     await health_servicer.set(READINESS, health_pb2.HealthCheckResponse.NOT_SERVING)
-    return Server(server, port, health_servicer, inflight, admission, executor, metrics, reloader)
+    return Server(server, port, health_servicer, inflight, admission, executor, metrics, reloader, health_server)
+
+
+async def _health_only_server(settings: Settings, servicer: health.aio.HealthServicer) -> grpc.aio.Server | None:
+    """grpc.health.v1 alone on health_port, in plaintext: the kubelet's gRPC probe speaks neither TLS nor mTLS,
+    and health statuses are all this port tells anyone."""
+    if not settings.health_port:
+        return None
+    server = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    server.add_insecure_port(f"{settings.host}:{settings.health_port}")
+    await server.start()
+    return server
 
 
 async def warm_up_and_serve(running: Server, runtime: Runtime) -> None:
@@ -131,6 +148,8 @@ async def drain(running: Server, grace_s: float, delay_s: float = 0.0) -> None:
         await _settled(running.inflight, FINISH_AFTER_SHUTDOWN_S)
     await running.health.enter_graceful_shutdown()
     await running.server.stop(1.0)
+    if running.health_server is not None:
+        await running.health_server.stop(0)
     running.executor.shutdown(wait=False, cancel_futures=True)
     running.reloader.close()
 

@@ -140,6 +140,30 @@ def test_tls_and_mutual_tls(lm: LanguageModel, tmp_path: Path, mutual: bool) -> 
     asyncio.run(scenario())
 
 
+def test_a_mutual_tls_server_answers_probes_on_a_plaintext_health_only_port(lm: LanguageModel, tmp_path: Path) -> None:
+    """The kubelet's gRPC probe speaks no TLS: health_port answers health alone, in plaintext."""
+    pki = make_pki(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        health_port = probe.getsockname()[1]
+    tls = {"tls_cert": str(pki["server.pem"]), "tls_key": str(pki["server.key"]), "tls_client_ca": str(pki["ca.pem"])}
+    runtime = tiny_runtime(lm, **tls, health_port=health_port)
+
+    async def scenario() -> None:
+        running = await build_server(runtime.settings, runtime)
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{health_port}") as channel:
+                reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
+                assert reply.status == health_pb2.HealthCheckResponse.SERVING
+                with pytest.raises(grpc.aio.AioRpcError) as other:
+                    await control_pb2_grpc.ControlServiceStub(channel).GetServerInfo(INFO)
+                assert other.value.code() == grpc.StatusCode.UNIMPLEMENTED  # nothing else on that port
+        finally:
+            await drain(running, 0.5)
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.parametrize(
     ("settings", "named"),
     [

@@ -42,13 +42,32 @@ class GrpcStatusError extends Error {
   }
 }
 
+// Round robin over every address the target resolves to (a headless Service's pods), and a request a draining
+// server refused with UNAVAILABLE before any work is tried again, on another address.
+const SERVICE_CONFIG = JSON.stringify({
+  loadBalancingConfig: [{ round_robin: {} }],
+  methodConfig: [
+    {
+      name: [{ service: 'inferenceguard.v1.InferenceService' }],
+      retryPolicy: {
+        maxAttempts: 3,
+        initialBackoff: '0.2s',
+        maxBackoff: '2s',
+        backoffMultiplier: 2,
+        retryableStatusCodes: ['UNAVAILABLE'],
+      },
+    },
+  ],
+});
+
 class InferenceGuardClient {
   /**
    * @param {string} target HOST:PORT
    * @param {{apiKey?: string, credentials?: grpc.ChannelCredentials}} [options]
    */
   constructor(target, { apiKey, credentials = grpc.credentials.createInsecure(), channelOptions = {} } = {}) {
-    this.inference = new api.InferenceService(target, credentials, channelOptions);
+    const options = { 'grpc.service_config': SERVICE_CONFIG, ...channelOptions };
+    this.inference = new api.InferenceService(target, credentials, options);
     this.metadata = new grpc.Metadata();
     if (apiKey) this.metadata.set('authorization', `Bearer ${apiKey}`);
   }

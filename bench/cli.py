@@ -7,6 +7,7 @@ import json
 import sys
 
 from inferenceguard.service.config import Settings
+from inferenceguard.service.engine.errors import InvalidOptionError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,6 +43,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     service.add_argument("--seed", type=int, default=0)
     service.add_argument("--json", action="store_true", help="end with one JSON line holding the ratio")
     service.set_defaults(handler=run_service)
+    soak = targets.add_parser("soak", help="a live server under minutes of mixed traffic and faults, answers checked")
+    soak.add_argument("--minutes", type=float, default=10.0, help="length of the traffic (default 10)")
+    soak.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
+    soak.add_argument("--seed", type=int, default=0)
+    soak.add_argument("--json", action="store_true", help="end with one JSON line holding the report")
+    soak.set_defaults(handler=run_soak)
 
 
 def run_engine(args: argparse.Namespace, settings: Settings) -> int:
@@ -101,3 +108,19 @@ def run_service(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(report))
     return 0
+
+
+def run_soak(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 1 when an answer was INTERNAL, released unchecked text, or was malformed."""
+    from inferenceguard.bench.soak import run_soak as soak
+    from inferenceguard.bench.soak_report import format_report
+
+    if args.minutes <= 0 or args.clients < 1:
+        raise InvalidOptionError("--minutes" if args.minutes <= 0 else "--clients", "must be positive")
+    to_stderr = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    result = soak(settings, args.minutes, args.clients, args.seed, tick=to_stderr)
+    format_report(result, lambda line: print(line, file=sys.stderr if args.json else sys.stdout))
+    if args.json:
+        print(json.dumps(result))
+    failed = result["internal_errors"] or result["unchecked_text"] or result["problems"] or result["exit_code"]
+    return 1 if failed else 0

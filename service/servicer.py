@@ -88,7 +88,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             return
         context.set_trailing_metadata((("x-request-id", call.request_id),))
         try:
-            parsed, guard, work = self._admit(serving, call.tenant, request, call.request_id, context.time_remaining())
+            parsed, guard, work = self._admit(serving, call.tenant, request, call.request_id)
             stop = self.inflight.add(call.tenant, call.request_id)
         except Exception as exc:
             await self._fail(call, exc)
@@ -96,10 +96,13 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         context.add_done_callback(lambda _: stop.set())  # the client went away or the deadline passed
 
         def search() -> Iterator[Event]:  # tokenises on the worker, once admitted
-            return self.runtime.engine.generate(parsed.prompt, parsed.options, guard=guard, stop=stop)
+            return self.runtime.engine.generate(parsed.prompt, options, guard=guard, stop=stop)
 
         try:
             async with self.admission.slot(work.kv_bytes) as queued_s:
+                # the deadline counts from now: the time spent queued is gone
+                limit = _time_limit(parsed.options, context.time_remaining(), serving.settings.max_request_seconds)
+                options = parsed.options.with_updates(time_limit_s=limit)
                 async for message in self._relay(search, parsed, stop, queued_s, with_text, call):
                     yield message
         except asyncio.CancelledError:  # the client went away
@@ -112,7 +115,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             self.inflight.remove(call.tenant, call.request_id, stop)
 
     def _admit(
-        self, serving: Serving, tenant_name: str, request: Any, request_id: str, remaining: float | None
+        self, serving: Serving, tenant_name: str, request: Any, request_id: str
     ) -> tuple[convert.ParsedRequest, Guard, work.Work]:
         """The request parsed within its tenant's limits, the floor and the server's work caps; its guard and work."""
         tenant = serving.tenants.by_name[tenant_name]
@@ -123,8 +126,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         floor.check_budget(parsed.options, guard)
         needs = work.check(self.shape, parsed.options, parsed.prompt, guard, WorkLimits.of(serving.settings))
         self.rates.admit(tenant)
-        limit = _time_limit(parsed.options, remaining, serving.settings.max_request_seconds)
-        return dataclasses.replace(parsed, options=parsed.options.with_updates(time_limit_s=limit)), guard, needs
+        return parsed, guard, needs
 
     async def _relay(
         self,

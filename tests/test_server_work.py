@@ -157,3 +157,21 @@ def test_a_drain_refuses_the_queue_and_ends_the_running_stream_with_its_checked_
             assert len(running.inflight) == 0
 
     asyncio.run(scenario())
+
+
+def test_a_deadline_counts_the_time_spent_queued() -> None:
+    """A request that waited behind another still gets its checked text before its deadline, not DEADLINE_EXCEEDED."""
+    runtime = tiny_runtime(tiny_lm(context=8192), max_concurrent_requests=1, max_new_tokens_limit=8000)
+
+    async def scenario() -> None:
+        async with serving(runtime) as (_, inference, _control):
+            ahead = long_request("ahead", tokens=5000)
+            ahead.stopping.time_limit_ms = 1500
+            first = asyncio.ensure_future(inference.Generate(ahead))
+            await asyncio.sleep(0.1)
+            behind = await inference.Generate(long_request("behind", tokens=5000), timeout=4.0)
+            assert behind.finish.reason == safety_pb2.FINISH_REASON_TIME_LIMIT
+            assert behind.finish.usage.queue_time_ms >= 1000
+            assert (await first).finish.reason == safety_pb2.FINISH_REASON_TIME_LIMIT
+
+    asyncio.run(scenario())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -94,15 +95,13 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             await self._fail(call, exc)
             return
         context.add_done_callback(lambda _: stop.set())  # the client went away or the deadline passed
-
-        def search() -> Iterator[Event]:  # tokenises on the worker, once admitted
-            return self.runtime.engine.generate(parsed.prompt, options, guard=guard, stop=stop)
-
         try:
             async with self.admission.slot(work.kv_bytes) as queued_s:
                 # the deadline counts from now: the time spent queued is gone
                 limit = _time_limit(parsed.options, context.time_remaining(), serving.settings.max_request_seconds)
                 options = parsed.options.with_updates(time_limit_s=limit)
+                # started (and the prompt tokenised) on the worker
+                search = functools.partial(self.runtime.engine.generate, parsed.prompt, options, guard=guard, stop=stop)
                 async for message in self._relay(search, parsed, stop, queued_s, with_text, call):
                     yield message
         except asyncio.CancelledError:  # the client went away

@@ -25,6 +25,7 @@ from transformers import DynamicCache
 
 from inferenceguard.service.engine import LanguageModel
 from inferenceguard.service.engine.blocks import Frontier
+from inferenceguard.service.engine.bounded import POOL_SIZE as SCORER_POOL_SIZE
 from inferenceguard.service.engine.search import BlockSearch, RequestContext
 from inferenceguard.service.runtime import Runtime
 from inferenceguard.service.server import Server
@@ -180,11 +181,12 @@ def test_streams_cancelled_aborted_or_past_their_deadline_leave_nothing_behind(l
             # requests may add the pool workers the warm-up did not start (normally none) and at most two threads
             # of grpc's event-engine pool, which is sized by load, not by the number of requests. A thread per
             # request, or per cancelled request, would add dozens.
-            assert after.python_threads["search"] <= WORKERS
-            assert {n: c for n, c in after.python_threads.items() if n != "search"} == {
-                n: c for n, c in warm.python_threads.items() if n != "search"
+            pools = {"search": WORKERS, "scorer": SCORER_POOL_SIZE}  # started on demand, up to their size
+            assert all(after.python_threads[name] <= size for name, size in pools.items())
+            assert {n: c for n, c in after.python_threads.items() if n not in pools} == {
+                n: c for n, c in warm.python_threads.items() if n not in pools
             }
-            missing_workers = WORKERS - warm.python_threads["search"]
+            missing_workers = sum(size - warm.python_threads[name] for name, size in pools.items())
             assert after.os_threads <= warm.os_threads + missing_workers + 2, (warm.os_threads, after.os_threads)
             # Memory, between two identical batches once the allocator has settled: 15 of the 25 streams in a
             # batch get past their first block (the "after-a-block", abort and deadline kinds) and then hold a

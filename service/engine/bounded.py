@@ -15,7 +15,8 @@ from typing import TypeVar
 from inferenceguard.service.engine.errors import ScorerTimeoutError
 
 T = TypeVar("T")
-_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="scorer")
+POOL_SIZE = 8
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="scorer")
 
 
 def within(seconds: float | None, call: Callable[[], T], what: str) -> T:

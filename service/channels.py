@@ -11,25 +11,10 @@ import grpc
 from inferenceguard.service.config import Settings
 from inferenceguard.service.engine.errors import InvalidOptionError
 
-# Every address a name resolves to gets requests in turn (a headless Service's pods), and a request the server
-# refused with UNAVAILABLE before any work (a draining replica) is tried again, on another address.
-SERVICE_CONFIG = json.dumps(
-    {
-        "loadBalancingConfig": [{"round_robin": {}}],
-        "methodConfig": [
-            {
-                "name": [{"service": "inferenceguard.v1.InferenceService"}],
-                "retryPolicy": {
-                    "maxAttempts": 3,
-                    "initialBackoff": "0.2s",
-                    "maxBackoff": "2s",
-                    "backoffMultiplier": 2,
-                    "retryableStatusCodes": ["UNAVAILABLE"],
-                },
-            }
-        ],
-    }
-)
+# Every address a name resolves to gets requests in turn (a headless Service's pods). No retry policy: with one,
+# grpc-core left server streams waiting until their deadline once the server they ran on had stopped (seen in the
+# soak); a request refused with UNAVAILABLE by a draining server started nothing and is safe to send again.
+SERVICE_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
 BALANCED = [("grpc.service_config", SERVICE_CONFIG)]
 
 

@@ -16,9 +16,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from inferenceguard.policies import hookimpl
+from inferenceguard.service.channels import BALANCED
 from inferenceguard.service.engine import LanguageModel
-from inferenceguard.service.server import READINESS, drain
-from inferenceguard.v1 import safety_pb2
+from inferenceguard.service.server import READINESS, build_server, drain, warm_up_and_serve
+from inferenceguard.v1 import inference_pb2_grpc, safety_pb2
 from tests.server_helpers import serving, tiny_runtime
 from tests.test_server_lifecycle import long_request
 from tests.test_tenant_server import denied, read_all
@@ -175,3 +176,36 @@ def test_a_deadline_counts_the_time_spent_queued() -> None:
             assert (await first).finish.reason == safety_pb2.FINISH_REASON_TIME_LIMIT
 
     asyncio.run(scenario())
+
+
+def test_clients_with_the_default_channel_options_fail_fast_once_the_server_stopped() -> None:
+    """With gRPC's retryPolicy in the service config, streams sent as the server stopped waited for their deadline."""
+    runtime = tiny_runtime(tiny_lm(context=8192), max_concurrent_requests=1, max_new_tokens_limit=8000)
+    codes: list[str] = []
+    stopping = threading.Event()
+
+    def client(port: int) -> None:
+        with grpc.insecure_channel(f"127.0.0.1:{port}", BALANCED) as channel:
+            stub = inference_pb2_grpc.InferenceServiceStub(channel)
+            while not stopping.is_set():
+                try:
+                    list(stub.GenerateStream(long_request(tokens=400), timeout=10))
+                    codes.append("OK")
+                except grpc.RpcError as error:
+                    codes.append(error.code().name)
+
+    async def scenario() -> None:
+        running = await build_server(runtime.settings, runtime)
+        await warm_up_and_serve(running, runtime)
+        threads = [threading.Thread(target=client, args=(running.port,)) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        await asyncio.sleep(2)
+        await drain(running, grace_s=0.5, delay_s=0.5)
+        await asyncio.sleep(1)
+        stopping.set()
+        for thread in threads:
+            await asyncio.get_running_loop().run_in_executor(None, thread.join)
+
+    asyncio.run(scenario())
+    assert "UNAVAILABLE" in codes and "DEADLINE_EXCEEDED" not in codes, codes

@@ -42,23 +42,9 @@ class GrpcStatusError extends Error {
   }
 }
 
-// Round robin over every address the target resolves to (a headless Service's pods), and a request a draining
-// server refused with UNAVAILABLE before any work is tried again, on another address.
-const SERVICE_CONFIG = JSON.stringify({
-  loadBalancingConfig: [{ round_robin: {} }],
-  methodConfig: [
-    {
-      name: [{ service: 'inferenceguard.v1.InferenceService' }],
-      retryPolicy: {
-        maxAttempts: 3,
-        initialBackoff: '0.2s',
-        maxBackoff: '2s',
-        backoffMultiplier: 2,
-        retryableStatusCodes: ['UNAVAILABLE'],
-      },
-    },
-  ],
-});
+// Round robin over every address the target resolves to (a headless Service's pods). A request a draining server
+// refused with UNAVAILABLE started nothing and is safe to send again (to another replica).
+const SERVICE_CONFIG = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
 
 class InferenceGuardClient {
   /**

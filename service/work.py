@@ -16,12 +16,12 @@ request that fits alone runs alone) until it ends.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from inferenceguard.service.config import Settings
 from inferenceguard.service.engine import Guard, InvalidOptionError, SearchOptions
+from inferenceguard.service.engine.strategies import STRATEGIES
 
 if TYPE_CHECKING:
     from inferenceguard.service.engine import LanguageModel
@@ -66,9 +66,10 @@ class Work:
 
 
 def estimate(shape: ModelShape, options: SearchOptions, prompt_tokens: int, scorers: int) -> Work:
-    sequences, scored, steps, attempts = _shape_of_search(options)
+    held = STRATEGIES[options.strategy].footprint(options)
     tokens = min(prompt_tokens + shape.template_tokens, shape.context_length) + options.max_new_tokens
-    return Work(shape.kv_bytes_per_token * tokens * sequences, steps * scored * attempts * max(scorers, 1))
+    calls = held.steps * held.scored_per_step * held.attempts * max(scorers, 1)
+    return Work(shape.kv_bytes_per_token * tokens * held.sequences, calls)
 
 
 def prompt_token_bound(prompt: str) -> int:
@@ -107,16 +108,3 @@ def check(shape: ModelShape, options: SearchOptions, prompt: str, guard: Guard, 
             f"limit is {limits.scorer_calls} (fewer candidates, larger blocks, fewer tokens or retries)",
         )
     return estimate(shape, options, prompt_token_bound(prompt), scorers)
-
-
-def _shape_of_search(options: SearchOptions) -> tuple[int, int, int, int]:
-    """(sequences in the KV cache, candidates scored per step, steps, attempts per step) of the strategy."""
-    blocks = math.ceil(options.max_new_tokens / options.block_tokens)
-    n = options.num_candidates
-    if options.strategy == "args":  # one sequence, one token a step, its top-k continuations scored
-        return 1, options.args_top_k, options.max_new_tokens, 1
-    if options.strategy == "sample":
-        return 1, 1, blocks, 1
-    if options.strategy == "inferenceguard":  # children resampled beside the kept ones
-        return 2 * n + 1, n, blocks, 1 + options.max_retries
-    return n + 1, n, blocks, 1

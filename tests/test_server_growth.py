@@ -26,7 +26,8 @@ from transformers import DynamicCache
 from inferenceguard.service.engine import LanguageModel
 from inferenceguard.service.engine.blocks import Frontier
 from inferenceguard.service.engine.bounded import POOL_SIZE as SCORER_POOL_SIZE
-from inferenceguard.service.engine.search import BlockSearch, RequestContext
+from inferenceguard.service.engine.context import RequestContext
+from inferenceguard.service.engine.search import BlockSearch
 from inferenceguard.service.runtime import Runtime
 from inferenceguard.service.server import Server
 from inferenceguard.v1 import control_pb2, inference_pb2, safety_pb2

@@ -147,3 +147,12 @@ def test_a_cancelled_waiter_gives_its_place_up() -> None:
         assert admission.running == 0 and admission.kv_reserved == 0 and admission.waiting == 0
 
     run(scenario())
+
+
+def test_every_strategy_the_options_accept_has_one_entry_in_the_table() -> None:
+    from inferenceguard.service.engine.options import STRATEGIES as NAMES
+    from inferenceguard.service.engine.strategies import STRATEGIES
+
+    assert set(STRATEGIES) == set(NAMES)
+    for name in NAMES:  # every strategy can be priced
+        assert estimate(SHAPE, SearchOptions(strategy=name), prompt_tokens=10, scorers=1).kv_bytes > 0

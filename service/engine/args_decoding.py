@@ -11,8 +11,8 @@ import torch
 
 from inferenceguard.service.engine.candidates import Candidate
 from inferenceguard.service.engine.commit import CommitTracker
+from inferenceguard.service.engine.context import RequestContext, result_of, started_of, trace_of
 from inferenceguard.service.engine.safety_state import SafetyStates
-from inferenceguard.service.engine.search import RequestContext, result_of, started_of, trace_of
 from inferenceguard.service.engine.types import Event, FinishReason
 
 

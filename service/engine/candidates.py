@@ -22,17 +22,7 @@ class Plan:
     tiered: bool  # inferenceguard: critic tiers, all-unsafe fallback, on_exhausted
     retries: int  # M
     use_critic: bool
-
-    @classmethod
-    def for_options(cls, options: SearchOptions, has_critic: bool) -> Plan:
-        n, k = options.num_candidates, options.beams
-        if options.strategy == "sample":
-            return cls(1, 1, False, False, 0, False)
-        if options.strategy == "best_of_n":  # N independent lineages, ranked once they are complete
-            return cls(n, n, False, False, 0, False)
-        if options.strategy == "beam":
-            return cls(k, n, True, False, 0, False)
-        return cls(k, n, True, True, options.max_retries, has_critic)
+    lagrangian: bool = False  # rank by r - lambda*C (the Lagrangian baselines) instead of the augmented objective
 
 
 @dataclass
@@ -62,15 +52,10 @@ def allocate_children(live: int, children: int) -> list[int]:
     return [parent for parent in range(live) for _ in range(base + (1 if parent < extra else 0))]
 
 
-def lagrangian(options: SearchOptions) -> bool:
-    """The baselines scored by r - lambda*C; everything else uses the augmented objective."""
-    return options.strategy in ("beam", "best_of_n") and options.scoring == "lagrangian"
-
-
-def block_keys(pool: list[Candidate], options: SearchOptions) -> np.ndarray:
+def block_keys(pool: list[Candidate], options: SearchOptions, plan: Plan) -> np.ndarray:
     tier = np.array([c.tier for c in pool])
     score = np.array([c.score for c in pool], dtype=np.float64)
-    if lagrangian(options):
+    if plan.lagrangian:
         return lagrangian_keys(score, np.array([c.total_cost for c in pool]), options.lagrange_lambda)
     return augmented_keys(tier, score, options.unsafe_penalty)
 
@@ -84,13 +69,13 @@ def keep_best(pool: list[Candidate], options: SearchOptions, plan: Plan) -> list
         pool = [c for c in pool if c.tier != VIOLATING]
     if not plan.rank_each_block:
         return pool[: plan.beams]
-    return [pool[i] for i in top_k(block_keys(pool, options), plan.beams)]
+    return [pool[i] for i in top_k(block_keys(pool, options, plan), plan.beams)]
 
 
-def final_choice(kept: list[Candidate], options: SearchOptions) -> Candidate:
+def final_choice(kept: list[Candidate], options: SearchOptions, plan: Plan) -> Candidate:
     """Step 7: argmax of the augmented objective R~_n (or r - lambda*C for the Lagrangian baselines)."""
     reward = np.array([c.reward if c.reward is not None else 0.0 for c in kept], dtype=np.float64)
-    if lagrangian(options):
+    if plan.lagrangian:
         keys = lagrangian_keys(reward, np.array([c.total_cost for c in kept]), options.lagrange_lambda)
     else:
         tier = np.array([VIOLATING if c.violating else SAFE for c in kept])

@@ -11,16 +11,14 @@ import threading
 import time
 from collections.abc import Iterator
 
-from inferenceguard.service.engine.args_decoding import run_args
-from inferenceguard.service.engine.candidates import Plan
+from inferenceguard.service.engine.context import RequestContext
 from inferenceguard.service.engine.errors import InvalidOptionError
 from inferenceguard.service.engine.evaluation import Scorers
 from inferenceguard.service.engine.guard import Guard
 from inferenceguard.service.engine.lm import LanguageModel
 from inferenceguard.service.engine.options import SearchOptions
-from inferenceguard.service.engine.recontrol import run_recontrol
 from inferenceguard.service.engine.sampling import make_generator
-from inferenceguard.service.engine.search import BlockSearch, RequestContext
+from inferenceguard.service.engine.strategies import STRATEGIES
 from inferenceguard.service.engine.types import Event, FinishReason, GenerationResult, Stop, Usage
 
 
@@ -46,11 +44,7 @@ class Engine:
             raise InvalidOptionError("policy", "no policy was given and the engine has no default")
         guard.check_hidden_size(self.lm.hidden_size)
         ctx = self._context(prompt, options, guard, stop or threading.Event())
-        if options.strategy == "args":
-            return run_args(ctx)
-        if options.strategy == "recontrol":
-            return run_recontrol(ctx)
-        return BlockSearch(ctx, Plan.for_options(options, bool(guard.critics))).run()
+        return STRATEGIES[options.strategy].start(ctx, bool(guard.critics))
 
     def run(self, prompt: str, options: SearchOptions | None = None, *, guard: Guard | None = None) -> GenerationResult:
         """The final result of `generate`, for callers that do not stream."""

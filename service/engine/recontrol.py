@@ -20,11 +20,11 @@ import torch
 from inferenceguard.critics.interface import DifferentiableCritic
 from inferenceguard.service.engine.candidates import Candidate
 from inferenceguard.service.engine.commit import CommitTracker
+from inferenceguard.service.engine.context import RequestContext, result_of, started_of, trace_of
 from inferenceguard.service.engine.errors import InvalidOptionError, ScorerError
 from inferenceguard.service.engine.guard import BoundCritic
 from inferenceguard.service.engine.safety_state import SafetyStates
 from inferenceguard.service.engine.sampling import Sampler
-from inferenceguard.service.engine.search import RequestContext, result_of, started_of, trace_of
 from inferenceguard.service.engine.types import STOPPED_EARLY, Event, FinishReason
 
 

@@ -4,9 +4,7 @@ one loop: expand -> track safety -> score -> (fallback) -> keep the best -> comm
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -14,31 +12,12 @@ import torch
 from inferenceguard.service.engine.blocks import Block, Frontier, sample_block
 from inferenceguard.service.engine.candidates import Candidate, Plan, allocate_children, final_choice, keep_best
 from inferenceguard.service.engine.commit import CommitTracker
-from inferenceguard.service.engine.evaluation import Scorers
+from inferenceguard.service.engine.context import RequestContext, result_of, started_of, trace_of
 from inferenceguard.service.engine.fallback import unsafe_token_share
-from inferenceguard.service.engine.lm import LanguageModel
-from inferenceguard.service.engine.options import SearchOptions
 from inferenceguard.service.engine.safety_state import SafetyStates
 from inferenceguard.service.engine.sampling import Sampler
 from inferenceguard.service.engine.scoring import PREDICTED_UNSAFE, SAFE, VIOLATING, tiers
-from inferenceguard.service.engine.types import BlockTrace, Event, FinishReason, GenerationResult, Started, Usage
-
-
-@dataclass
-class RequestContext:
-    """Everything one request's search needs, built by the engine."""
-
-    lm: LanguageModel
-    scorers: Scorers
-    options: SearchOptions
-    exhausted_message: str  # the request's, else the policy's
-    policies: tuple[tuple[str, str], ...]
-    prompt_ids: list[int]
-    seed: int
-    generator: torch.Generator
-    usage: Usage
-    stop_reason: Callable[[], FinishReason | None]  # aborted or over time, checked between forward passes
-    started: float
+from inferenceguard.service.engine.types import Event, FinishReason
 
 
 class BlockSearch:
@@ -175,49 +154,10 @@ class BlockSearch:
             rewards = ctx.scorers.rewards([ctx.lm.decode(c.tokens) for c in pending])
             for candidate, value in zip(pending, rewards, strict=False):
                 candidate.reward = float(value)
-        best = final_choice(kept, options)
+        best = final_choice(kept, options, self.plan)
         finish = reason or best.finish or FinishReason.LENGTH
         suffix = ctx.exhausted_message if finish == FinishReason.BUDGET_EXHAUSTED else ""
         chunk, text = self.commit.finish(best.tokens, suffix)
         if chunk:
             yield chunk
         yield result_of(best, text, finish, ctx)
-
-
-def result_of(best: Candidate, text: str, finish: FinishReason, ctx: RequestContext) -> GenerationResult:
-    ctx.usage.prompt_tokens = len(ctx.prompt_ids)
-    ctx.usage.new_tokens = len(best.tokens)
-    costs = {c.name: float(v) for c, v in zip(ctx.scorers.costs, best.states.cumulative[0], strict=False)}
-    min_z = best.states.min_z[0]
-    return GenerationResult(
-        text=text,
-        token_ids=tuple(best.tokens),
-        safe=not best.violating,
-        min_safety_state=float(min_z.min()) if min_z.size else 0.0,
-        cost=float(sum(costs.values())),
-        costs=costs,
-        reward=best.reward,
-        finish_reason=finish,
-        strategy=ctx.options.strategy,
-        seed=ctx.seed,
-        seconds=time.perf_counter() - ctx.started,
-        usage=ctx.usage,
-        policies=ctx.policies,
-    )
-
-
-def started_of(ctx: RequestContext) -> Started:
-    return Started(len(ctx.prompt_ids), ctx.seed, ctx.options.strategy, ctx.policies)
-
-
-def trace_of(best: Candidate, block: int, candidates: int, retries: int) -> BlockTrace:
-    z = best.states.z[0]
-    return BlockTrace(
-        block=block,
-        candidates=candidates,
-        retries=retries,
-        cumulative_cost=best.total_cost,
-        safety_state=float(z.min()) if z.size else 0.0,
-        p_safe=best.p_safe,
-        value=best.value,
-    )

@@ -40,6 +40,7 @@ SEARCH_FIELDS = (
     "unsafe_penalty",
     "lagrange_lambda",
     "args_weight",
+    "commit_lag_blocks",
 )
 FINISH = {reason: getattr(safety_pb2, f"FINISH_REASON_{reason.name}") for reason in FinishReason}
 

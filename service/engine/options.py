@@ -65,6 +65,11 @@ class SearchOptions:
     )
     on_exhausted: str = _option("stop", "when no child is safe after M retries: stop (fail closed) | best_effort")
     exhausted_message: str = _option("", "appended when generation stops on an exhausted budget")
+    commit_lag_blocks: int | None = _option(
+        None,
+        "L: once a block is L blocks behind the frontier, commit the leading beam's text for it and drop the beams "
+        "that disagree (an earlier first chunk); unset = commit only what every beam agrees on",
+    )
     time_limit_s: float | None = _option(None, "stop after this many seconds with the text so far")
     chat_template: bool | None = _option(None, "wrap the prompt in the chat template; unset = when the model has one")
 
@@ -151,4 +156,9 @@ def _validate(o: SearchOptions) -> None:
     _check_weight(o, "recontrol_step_size")
     _check(0 <= o.max_retries <= 16, "max_retries", f"must be in 0..16, got {o.max_retries}")
     _check(0 <= o.p_safe_threshold <= 1, "p_safe_threshold", f"must be in [0, 1], got {o.p_safe_threshold}")
+    _check(
+        o.commit_lag_blocks is None or o.commit_lag_blocks >= 0,
+        "commit_lag_blocks",
+        f"must be >= 0 (unset = never), got {o.commit_lag_blocks}",
+    )
     _check(o.time_limit_s is None or o.time_limit_s > 0, "time_limit_s", f"must be > 0, got {o.time_limit_s}")

@@ -48,10 +48,20 @@ class BlockSearch:
             kept = keep_best(children + [c for c in kept if c.finish is not None], self.options, self.plan)
             frontier = block.frontier
             ctx.usage.blocks += 1
+            kept = self._agreeing_with_leader(kept, ctx.usage.blocks)
             yield trace_of(kept[0], ctx.usage.blocks - 1, len(children) * (retries + 1), retries)
             if chunk := self.commit.advance([c.tokens for c in kept]):
                 yield chunk
         yield from self._finish(kept, None)
+
+    def _agreeing_with_leader(self, kept: list[Candidate], blocks: int) -> list[Candidate]:
+        """commit_lag_blocks = L: the leading beam's text up to L blocks behind the frontier becomes final, and the
+        beams that disagree with it are dropped (so the commit below releases it). Ranked plans only."""
+        lag = self.options.commit_lag_blocks
+        if lag is None or not self.plan.rank_each_block or blocks <= lag:
+            return kept
+        leader = kept[0].tokens[: (blocks - lag) * self.options.block_tokens]
+        return [c for c in kept if c.tokens[: len(leader)] == leader]
 
     # -- step 1 and 4: expand, resampling with a logit penalty while every child is unsafe -------------------
     def _expand(self, live: list[Candidate], frontier: Frontier) -> tuple[list[Candidate], Block, int] | None:

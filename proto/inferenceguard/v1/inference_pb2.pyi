@@ -62,7 +62,7 @@ class StoppingCriteria(_message.Message):
     def __init__(self, max_new_tokens: _Optional[int] = ..., time_limit_ms: _Optional[int] = ...) -> None: ...
 
 class SearchOptions(_message.Message):
-    __slots__ = ("strategy", "num_candidates", "num_beams", "block_tokens", "max_retries", "logit_penalty_beta", "p_safe_threshold", "unsafe_penalty", "lagrange_lambda", "args_weight")
+    __slots__ = ("strategy", "num_candidates", "num_beams", "block_tokens", "max_retries", "logit_penalty_beta", "p_safe_threshold", "unsafe_penalty", "lagrange_lambda", "args_weight", "commit_lag_blocks")
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     NUM_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     NUM_BEAMS_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +73,7 @@ class SearchOptions(_message.Message):
     UNSAFE_PENALTY_FIELD_NUMBER: _ClassVar[int]
     LAGRANGE_LAMBDA_FIELD_NUMBER: _ClassVar[int]
     ARGS_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_LAG_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     strategy: Strategy
     num_candidates: int
     num_beams: int
@@ -83,7 +84,8 @@ class SearchOptions(_message.Message):
     unsafe_penalty: float
     lagrange_lambda: float
     args_weight: float
-    def __init__(self, strategy: _Optional[_Union[Strategy, str]] = ..., num_candidates: _Optional[int] = ..., num_beams: _Optional[int] = ..., block_tokens: _Optional[int] = ..., max_retries: _Optional[int] = ..., logit_penalty_beta: _Optional[float] = ..., p_safe_threshold: _Optional[float] = ..., unsafe_penalty: _Optional[float] = ..., lagrange_lambda: _Optional[float] = ..., args_weight: _Optional[float] = ...) -> None: ...
+    commit_lag_blocks: int
+    def __init__(self, strategy: _Optional[_Union[Strategy, str]] = ..., num_candidates: _Optional[int] = ..., num_beams: _Optional[int] = ..., block_tokens: _Optional[int] = ..., max_retries: _Optional[int] = ..., logit_penalty_beta: _Optional[float] = ..., p_safe_threshold: _Optional[float] = ..., unsafe_penalty: _Optional[float] = ..., lagrange_lambda: _Optional[float] = ..., args_weight: _Optional[float] = ..., commit_lag_blocks: _Optional[int] = ...) -> None: ...
 
 class SafetyOptions(_message.Message):
     __slots__ = ("policy_ids", "budget")

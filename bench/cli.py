@@ -43,6 +43,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     service.add_argument("--seed", type=int, default=0)
     service.add_argument("--json", action="store_true", help="end with one JSON line holding the ratio")
     service.set_defaults(handler=run_service)
+    lag = targets.add_parser("lag", help="commit_lag_blocks 0, 1, 2 and never on a dev mix: safety, first chunk")
+    lag.add_argument("--harmful", type=int, default=12, help="harmful dev prompts")
+    lag.add_argument("--benign", type=int, default=12, help="benign dev prompts")
+    lag.add_argument("--num-candidates", "-n", type=int, default=16)
+    lag.add_argument("--block-tokens", type=int, default=16)
+    lag.add_argument("--max-new-tokens", type=int, default=64)
+    lag.add_argument("--seed", type=int, default=0)
+    lag.add_argument("--json", action="store_true", help="end with one JSON line")
+    lag.set_defaults(handler=run_lag)
     soak = targets.add_parser("soak", help="a live server under minutes of mixed traffic and faults, answers checked")
     soak.add_argument("--minutes", type=float, default=10.0, help="length of the traffic (default 10)")
     soak.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
@@ -124,3 +133,18 @@ def run_soak(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(result))
     failed = result["internal_errors"] or result["unchecked_text"] or result["problems"] or result["exit_code"]
     return 1 if failed else 0
+
+
+def run_lag(args: argparse.Namespace, settings: Settings) -> int:
+    from inferenceguard.bench.lag_bench import format_table, run_lag_bench
+    from inferenceguard.service.engine import SearchOptions
+    from inferenceguard.service.runtime import build_runtime
+
+    options = SearchOptions(
+        num_candidates=args.num_candidates, block_tokens=args.block_tokens, max_new_tokens=args.max_new_tokens
+    )
+    report = run_lag_bench(build_runtime(settings), args.harmful, args.benign, options, args.seed)
+    format_table(report, lambda line: print(line, file=sys.stderr if args.json else sys.stdout))
+    if args.json:
+        print(json.dumps(report))
+    return 0

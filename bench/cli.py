@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from inferenceguard.service.config import Settings
 from inferenceguard.service.engine.errors import InvalidOptionError
@@ -21,6 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     engine.add_argument("--max-new-tokens", type=int, default=64)
     engine.add_argument("--rounds", type=int, default=1, help="passes over the prompts")
     engine.add_argument("--seed", type=int, default=0)
+    engine.add_argument(
+        "--dev-mix", type=int, default=4, help="also time this many harmful and as many benign dev requests (0 = off)"
+    )
     engine.add_argument("--json", action="store_true", help="end with one JSON line holding the ratios")
     engine.set_defaults(handler=run_engine)
     policy = targets.add_parser("policy", help="safety under a policy on the dev split, per method")
@@ -61,20 +65,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def run_engine(args: argparse.Namespace, settings: Settings) -> int:
-    from inferenceguard.bench.engine_bench import format_table, run_engine_bench
+    from inferenceguard.bench.engine_bench import PROMPTS, format_table, run_engine_bench
+    from inferenceguard.bench.policy_bench import dev_prompts
     from inferenceguard.service.runtime import build_runtime
 
-    engine = build_runtime(settings).engine
-    reports = []
-    for n in args.sizes or [16]:
-        report = run_engine_bench(
-            engine, n, max(1, n // 4), args.block_tokens, args.max_new_tokens, args.rounds, args.seed
-        )
-        format_table(report, lambda line: print(line, file=sys.stderr if args.json else sys.stdout))
-        reports.append(report)
+    runtime = build_runtime(settings)
+    mixes = {"easy": list(PROMPTS)}
+    if args.dev_mix:  # harmful and benign dev requests: where the fallback fires, as in real traffic
+        mixes["dev_mix"] = [
+            r.text for label in ("harmful", "benign") for r in dev_prompts(runtime, label, args.dev_mix)
+        ]
+    reports: dict[str, list[dict[str, Any]]] = {mix: [] for mix in mixes}
+    for mix, prompts in mixes.items():
+        for n in args.sizes or [16]:
+            report = run_engine_bench(
+                runtime.engine, n, max(1, n // 4), args.block_tokens, args.max_new_tokens, args.rounds, args.seed,
+                prompts,
+            )  # fmt: skip
+            report["config"]["mix"] = mix
+            format_table(report, lambda line: print(line, file=sys.stderr if args.json else sys.stdout))
+            reports[mix].append(report)
     if args.json:
-        last = dict(reports[0])
-        last["all"] = reports
+        last = dict(reports["easy"][0])
+        last["all"] = reports["easy"]
+        if "dev_mix" in reports:
+            last["dev_mix"] = reports["dev_mix"][0]
+            last["ratio_ig_over_floor_dev_mix"] = reports["dev_mix"][0]["ratio_ig_over_floor"]
         print(json.dumps(last))
     return 0
 

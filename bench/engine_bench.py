@@ -5,7 +5,7 @@ from a shared machine falls on all of them alike."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,17 +52,19 @@ def methods(n: int, k: int, w: int, d: int) -> dict[str, SearchOptions | None]:
     }
 
 
-def run_engine_bench(engine: Engine, n: int, k: int, w: int, d: int, rounds: int, seed: int) -> dict[str, Any]:
+def run_engine_bench(
+    engine: Engine, n: int, k: int, w: int, d: int, rounds: int, seed: int, prompts: Sequence[str] = PROMPTS
+) -> dict[str, Any]:
     plan = methods(n, k, w, d)
     stats = {name: MethodStats() for name in plan}
-    runs = [(r, i, name) for r in range(rounds) for i in range(len(PROMPTS)) for name in plan]
+    runs = [(r, i, name) for r in range(rounds) for i in range(len(prompts)) for name in plan]
     for round_index, prompt_index, name in tqdm(runs, desc=f"bench engine N={n}", unit="run"):
         run_seed = seed + 1000 * round_index + prompt_index
-        _measure(engine, PROMPTS[prompt_index], plan[name], run_seed, n, d, stats[name])
+        _measure(engine, prompts[prompt_index], plan[name], run_seed, n, d, stats[name])
     table = {name: s.summary() for name, s in stats.items()}
     ig = table["inferenceguard"]["seconds_per_response"]
     return {
-        "config": {"N": n, "K": k, "w": w, "D": d, "prompts": len(PROMPTS), "rounds": rounds, "seed": seed},
+        "config": {"N": n, "K": k, "w": w, "D": d, "prompts": len(prompts), "rounds": rounds, "seed": seed},
         "methods": table,
         "ratio_ig_over_sample": ig / table["sample"]["seconds_per_response"],
         "ratio_ig_over_floor": ig / table["floor"]["seconds_per_response"],

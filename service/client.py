@@ -34,7 +34,8 @@ class Client:
     ):
         """`target` may name several servers (`dns:///inferenceguard.ns.svc:50051`): requests go round robin."""
         opts = list(options)
-        self.channel = grpc.secure_channel(target, credentials, opts) if credentials else grpc.insecure_channel(target)
+        secure = credentials is not None
+        self.channel = grpc.secure_channel(target, credentials, opts) if secure else grpc.insecure_channel(target, opts)
         self.metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()
         self.inference = inference_pb2_grpc.InferenceServiceStub(self.channel)
         self.control = control_pb2_grpc.ControlServiceStub(self.channel)

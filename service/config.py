@@ -62,9 +62,7 @@ class Settings:
     max_new_tokens_limit: int = 1024
     max_num_candidates: int = 256
     max_message_bytes: int = 4 * 1024 * 1024
-    max_connection_age_s: float = (
-        0.0  # close client connections this old (gently), so clients find new replicas; 0 = never
-    )
+    max_connection_age_s: float = 0.0  # close client connections this old, so clients find new replicas; 0 = never
     # work: what one request may cost, estimated before it runs (docs/configuration.md, "Admission by work")
     max_kv_cache_mib: int = 8192  # KV cache the running searches may reserve together; size it to the device
     max_scorer_calls: int = 100_000  # scorer calls one request may need (candidates x blocks x attempts x scorers)

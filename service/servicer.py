@@ -89,14 +89,14 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             return
         context.set_trailing_metadata((("x-request-id", call.request_id),))
         try:
-            parsed, guard, work = self._admit(serving, call.tenant, request, call.request_id)
+            parsed, guard, needs = self._admit(serving, call.tenant, request, call.request_id)
             stop = self.inflight.add(call.tenant, call.request_id)
         except Exception as exc:
             await self._fail(call, exc)
             return
         context.add_done_callback(lambda _: stop.set())  # the client went away or the deadline passed
         try:
-            async with self.admission.slot(work.kv_bytes) as queued_s:
+            async with self.admission.slot(needs.kv_bytes) as queued_s:
                 # the deadline counts from now: the time spent queued is gone
                 limit = _time_limit(parsed.options, context.time_remaining(), serving.settings.max_request_seconds)
                 options = parsed.options.with_updates(time_limit_s=limit)

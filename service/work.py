@@ -87,7 +87,7 @@ def check(shape: ModelShape, options: SearchOptions, prompt: str, guard: Guard, 
         raise InvalidOptionError(
             "search.max_retries", f"must be at most {limits.max_retries} on this server, got {options.max_retries}"
         )
-    if options.strategy != "args" and options.block_tokens < limits.min_block_tokens:
+    if STRATEGIES[options.strategy].in_blocks and options.block_tokens < limits.min_block_tokens:
         raise InvalidOptionError(
             "search.block_tokens",
             f"must be at least {limits.min_block_tokens} on this server, got {options.block_tokens}",

@@ -34,6 +34,7 @@ class Footprint:
 class Strategy:
     start: Callable[[RequestContext, bool], Iterator[Event]]  # (the request, whether a critic is loaded)
     footprint: Callable[[SearchOptions], Footprint]
+    in_blocks: bool = True  # works block by block (block_tokens matters); False: token by token
 
 
 def _blocks(options: SearchOptions) -> int:
@@ -68,9 +69,11 @@ STRATEGIES: dict[str, Strategy] = {
     "args": Strategy(  # one sequence, one token a step, its top-k continuations scored
         lambda ctx, _: run_args(ctx),
         lambda o: Footprint(1, o.args_top_k, o.max_new_tokens, 1),
+        in_blocks=False,
     ),
     "recontrol": Strategy(  # one sequence; the critic runs recontrol_steps times a token
         lambda ctx, _: run_recontrol(ctx),
         lambda o: Footprint(1, 1, o.max_new_tokens, 1 + o.recontrol_steps),
+        in_blocks=False,
     ),
 }

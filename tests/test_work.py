@@ -67,6 +67,12 @@ def run(coroutine: object) -> object:
     return asyncio.run(coroutine)  # type: ignore[arg-type]
 
 
+async def holding(admission: Admission, kv: int, until: asyncio.Event) -> None:
+    """A request that holds its place (queued or running) until `until` is set."""
+    async with admission.slot(kv):
+        await until.wait()
+
+
 def test_admission_waits_for_kv_room_in_arrival_order() -> None:
     async def scenario() -> list[str]:
         admission, order = Admission(max_running=4, max_queued=4, kv_budget_bytes=100), []
@@ -104,12 +110,7 @@ def test_a_full_queue_refuses_with_a_retry_hint_and_the_drain_refuses_the_queue(
     async def scenario() -> None:
         admission = Admission(max_running=1, max_queued=1, kv_budget_bytes=100)
         hold = asyncio.Event()
-
-        async def request() -> None:
-            async with admission.slot(10):
-                await hold.wait()
-
-        running, queued = asyncio.create_task(request()), asyncio.create_task(request())
+        running, queued = (asyncio.create_task(holding(admission, 10, hold)) for _ in range(2))
         await asyncio.sleep(0.01)
         with pytest.raises(OverloadedError) as overloaded:
             async with admission.slot(10):
@@ -132,12 +133,7 @@ def test_a_cancelled_waiter_gives_its_place_up() -> None:
     async def scenario() -> None:
         admission = Admission(max_running=1, max_queued=4, kv_budget_bytes=100)
         hold = asyncio.Event()
-
-        async def request() -> None:
-            async with admission.slot(10):
-                await hold.wait()
-
-        tasks = [asyncio.create_task(request()) for _ in range(3)]
+        tasks = [asyncio.create_task(holding(admission, 10, hold)) for _ in range(3)]
         await asyncio.sleep(0.01)
         tasks[1].cancel()
         await asyncio.sleep(0.01)

@@ -7,6 +7,7 @@ import time
 import torch
 
 from inferenceguard.service.engine.blocks import Frontier, sample_block
+from inferenceguard.service.engine.calls import run_now
 from inferenceguard.service.engine.lm import LanguageModel
 from inferenceguard.service.engine.sampling import Sampler, make_generator
 from inferenceguard.service.engine.types import Usage
@@ -18,5 +19,5 @@ def sample_floor(lm: LanguageModel, prompt: str, candidates: int, max_new_tokens
     cache, out = lm.prefill(lm.encode_prompt(prompt))
     start = Frontier(cache, out.logits, out.hidden).select(torch.zeros(candidates, dtype=torch.long))
     usage = Usage()
-    sample_block(lm, start, max_new_tokens, Sampler(), make_generator(seed, lm.device), usage)
+    run_now(sample_block(lm, start, max_new_tokens, Sampler(), make_generator(seed, lm.device), usage), lm)
     return time.perf_counter() - started, usage.tokens_sampled

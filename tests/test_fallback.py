@@ -6,6 +6,7 @@ import torch
 
 from inferenceguard.service.engine import FinishReason, LanguageModel
 from inferenceguard.service.engine.blocks import Frontier, sample_block
+from inferenceguard.service.engine.calls import run_now
 from inferenceguard.service.engine.fallback import unsafe_token_share
 from inferenceguard.service.engine.sampling import Sampler, make_generator
 from inferenceguard.service.engine.types import Usage
@@ -40,7 +41,9 @@ def test_logit_penalty_steers_sampling_away(lm: LanguageModel) -> None:
     start = Frontier(cache, out.logits, out.hidden).select(torch.zeros(64, dtype=torch.long))
     penalty = torch.zeros(lm.vocab_size)
     penalty[2:50] = 1e4
-    block = sample_block(lm, start, 4, Sampler(), make_generator(0, lm.device), Usage(), logit_penalty=penalty)
+    block = run_now(
+        sample_block(lm, start, 4, Sampler(), make_generator(0, lm.device), Usage(), logit_penalty=penalty), lm
+    )
     assert not ((block.tokens >= 2) & (block.tokens < 50)).any()
 
 

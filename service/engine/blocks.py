@@ -1,4 +1,4 @@
-"""Sampling one block of w tokens for every child at once: one batched forward pass per token."""
+"""Sampling one block of w tokens for every child at once: one batched forward pass (a yielded Forward) per token."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import torch
 
-from inferenceguard.service.engine.lm import LanguageModel, StepOutput
+from inferenceguard.service.engine.calls import Forward, Steps
+from inferenceguard.service.engine.lm import LanguageModel
 from inferenceguard.service.engine.sampling import Sampler
 from inferenceguard.service.engine.types import Usage
 
@@ -55,7 +56,7 @@ def sample_block(
     *,
     logit_penalty: torch.Tensor | None = None,
     should_stop: Callable[[], bool] = lambda: False,
-) -> Block:
+) -> Steps[Block]:
     """Draw up to `width` tokens per row, stopping a row at EOS and the whole block once every row ended.
 
     Feeding each drawn token (the last one included) yields both the next logits and the block-end hidden
@@ -81,18 +82,13 @@ def sample_block(
         lengths += live.long()
         ended |= live & torch.isin(drawn_now, eos)
         usage.tokens_sampled += int(live.sum())
-        out = _timed_step(lm, cache, drawn_now, usage)
+        started = time.perf_counter()
+        out = yield Forward(cache, drawn_now)
+        usage.forward_passes += 1
+        usage.lm_seconds += time.perf_counter() - started
         hidden = torch.where(live.unsqueeze(1), out.hidden, hidden)
         logits = out.logits
         drawn = position + 1
         if bool(ended.all()):
             break
     return Block(tokens[:, :drawn], lengths, ended, Frontier(cache, logits, hidden))
-
-
-def _timed_step(lm: LanguageModel, cache: Any, tokens: torch.Tensor, usage: Usage) -> StepOutput:
-    started = time.perf_counter()
-    out = lm.step(cache, tokens)
-    usage.forward_passes += 1
-    usage.lm_seconds += time.perf_counter() - started
-    return out

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+from inferenceguard.service.engine.calls import drive
 from inferenceguard.service.engine.context import RequestContext
 from inferenceguard.service.engine.errors import InvalidOptionError
 from inferenceguard.service.engine.evaluation import Scorers
@@ -18,16 +19,31 @@ from inferenceguard.service.engine.guard import Guard
 from inferenceguard.service.engine.lm import LanguageModel
 from inferenceguard.service.engine.options import SearchOptions
 from inferenceguard.service.engine.sampling import make_generator
+from inferenceguard.service.engine.scheduler import Scheduler
 from inferenceguard.service.engine.strategies import STRATEGIES
 from inferenceguard.service.engine.types import Event, FinishReason, GenerationResult, Stop, Usage
 
 
 class Engine:
-    def __init__(self, lm: LanguageModel, guard: Guard | None = None, scorer_timeout_s: float | None = None) -> None:
-        """`scorer_timeout_s` bounds every scorer call (None: unbounded); a call over it fails the request closed."""
+    def __init__(
+        self,
+        lm: LanguageModel,
+        guard: Guard | None = None,
+        scorer_timeout_s: float | None = None,
+        *,
+        batching: bool = False,
+    ) -> None:
+        """`scorer_timeout_s` bounds every scorer call (None: unbounded); a call over it fails the request closed.
+
+        `batching`: concurrent requests share one scheduler (scheduler.py) that runs their steps as one forward pass
+        and their scorer calls together. Off, each request runs its own calls on the thread that reads it."""
         if guard is not None:
             guard.check_hidden_size(lm.hidden_size)
         self.lm, self.default_guard, self.scorer_timeout_s = lm, guard, scorer_timeout_s
+        self.scheduler: Scheduler | None = None
+        if batching:
+            lm.enable_stacking()
+            self.scheduler = Scheduler(lm)
 
     def generate(
         self,
@@ -44,7 +60,11 @@ class Engine:
             raise InvalidOptionError("policy", "no policy was given and the engine has no default")
         guard.check_hidden_size(self.lm.hidden_size)
         ctx = self._context(prompt, options, guard, stop or threading.Event())
-        return STRATEGIES[options.strategy].start(ctx, bool(guard.critics))
+        strategy = STRATEGIES[options.strategy]
+        search = strategy.start(ctx, bool(guard.critics))
+        if self.scheduler is not None and strategy.batched:
+            return self.scheduler.submit(search)
+        return drive(search, self.lm)
 
     def run(self, prompt: str, options: SearchOptions | None = None, *, guard: Guard | None = None) -> GenerationResult:
         """The final result of `generate`, for callers that do not stream."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from inferenceguard.service.engine import ragged
 from inferenceguard.service.engine.errors import InvalidOptionError
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,34 @@ class LanguageModel:
         """[B, V] float32 next-token logits of a final-layer state [B, H], e.g. one edited by RE-Control."""
         return self._lm_head(hidden.to(self.device, self._lm_head.weight.dtype)).float()
 
+    def enable_stacking(self) -> None:
+        """Let `step_stacked` run: the model's attention becomes ragged.ATTENTION (SDPA unless a step is stacked).
+
+        Chosen once at start; InvalidOptionError when the model's attention is not one the stacked step handles."""
+        if (reason := ragged.supports(self.model.config)) is not None:
+            raise InvalidOptionError("batching", f"cannot batch requests on this model: {reason}")
+        ragged.register()
+        self.model.set_attn_implementation(ragged.ATTENTION)
+
+    @torch.inference_mode()
+    def prefill_shared(self, prompt_ids: list[int]) -> tuple[ragged.SharedPrefixCache, StepOutput]:
+        """`prefill`, its cache kept as one shared prompt prefix for every row that reads it."""
+        cache, out = self.prefill(prompt_ids)
+        return ragged.SharedPrefixCache.of_prompt(cache), out
+
+    @torch.inference_mode()
+    def step_stacked(self, caches: list[ragged.SharedPrefixCache], tokens: list[torch.Tensor]) -> list[StepOutput]:
+        """`step` for many requests in one forward pass: `tokens[i]` ([B_i]) feeds the rows of `caches[i]`."""
+        stacked = ragged.StackedCache(caches)
+        ids = torch.cat([t.to(self.device) for t in tokens]).view(-1, 1)
+        self._captured.state = None
+        final = self._base(
+            input_ids=ids, position_ids=stacked.positions(self.device), cache=stacked, use_cache=True,
+            attention_mask=ragged.NO_MASK, stacked=stacked,
+        ).last_hidden_state[:, -1, :]  # fmt: skip
+        out = self._output(final)
+        return [StepOutput(out.logits[start:end], out.hidden[start:end]) for start, end in stacked.bounds]
+
     @staticmethod
     def select_rows(cache: Any, rows: torch.Tensor) -> Any:
         """A new cache holding `rows` of `cache` (repeats allowed); `cache` itself is left untouched.
@@ -167,6 +196,8 @@ class LanguageModel:
         Cache layers rebind (never mutate) their tensors on update, so a shallow copy with indexed tensors is
         independent of the original: a parent cache stays valid for resampling its children.
         """
+        if isinstance(cache, ragged.SharedPrefixCache):
+            return cache.select(rows)
         selected = copy.copy(cache)
         selected.layers = []
         for layer in cache.layers:
@@ -179,7 +210,9 @@ class LanguageModel:
         return selected
 
     def _forward(self, ids: torch.Tensor, cache: Any) -> StepOutput:
-        final = self._final_state(ids, cache)
+        return self._output(self._final_state(ids, cache))
+
+    def _output(self, final: torch.Tensor) -> StepOutput:
         logits = self._lm_head(final).float()
         state = getattr(self._captured, "state", None)
         hidden = final if state is None else state[:, -1, :]

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from inferenceguard.critics.interface import DifferentiableCritic
+from inferenceguard.service.engine.calls import Search, run_now
 from inferenceguard.service.engine.candidates import Candidate
 from inferenceguard.service.engine.commit import CommitTracker
 from inferenceguard.service.engine.context import RequestContext, result_of, started_of, trace_of
@@ -62,7 +63,7 @@ class HiddenEditor:
         return value - self.lagrange_lambda * (1 - p_safe)
 
 
-def run_recontrol(ctx: RequestContext) -> Iterator[Event]:
+def run_recontrol(ctx: RequestContext) -> Search:
     """Events of one RE-Control answer. An unusable critic or layer is refused here, before any event."""
     return _ReControl(ctx, editor_for(ctx)).run()
 
@@ -113,7 +114,7 @@ class _ReControl:
         self.best = Candidate([], SafetyStates.start(ctx.scorers.costs))
         self.checked = 0  # leading tokens of the answer already scored at a block end
 
-    def run(self) -> Iterator[Event]:
+    def run(self) -> Search:
         ctx, lm, tokens = self.ctx, self.ctx.lm, self.best.tokens
         yield started_of(ctx)
         cache, out = lm.prefill(ctx.prompt_ids)
@@ -163,7 +164,7 @@ class _ReControl:
     def _block_end(self) -> Iterator[Event]:
         """Score the tokens since the last block end, trace the block and commit it."""
         lm, scorers, best, usage = self.ctx.lm, self.ctx.scorers, self.best, self.ctx.usage
-        scores = scorers.cost_scores([lm.decode(best.tokens)], [lm.decode(best.tokens[self.checked :])])
+        scores = run_now(scorers.cost_scores([lm.decode(best.tokens)], [lm.decode(best.tokens[self.checked :])]), lm)
         best.states = best.states.advance(scores, scorers.additive)
         self.checked = len(best.tokens)
         usage.blocks += 1
@@ -177,7 +178,7 @@ class _ReControl:
             del best.tokens[self.checked :]  # stopped mid-block: those tokens were never scored, so none is used
         elif len(best.tokens) > self.checked:
             yield from self._block_end()
-        best.reward = float(ctx.scorers.rewards([ctx.lm.decode(best.tokens)])[0])
+        best.reward = float(run_now(ctx.scorers.rewards([ctx.lm.decode(best.tokens)]), ctx.lm)[0])
         chunk, text = self.commit.finish(best.tokens)
         if chunk:
             yield chunk

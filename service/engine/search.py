@@ -4,12 +4,11 @@ one loop: expand -> track safety -> score -> (fallback) -> keep the best -> comm
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import torch
 
 from inferenceguard.service.engine.blocks import Block, Frontier, sample_block
+from inferenceguard.service.engine.calls import Prefill, Search, Steps
 from inferenceguard.service.engine.candidates import Candidate, Plan, allocate_children, final_choice, keep_best
 from inferenceguard.service.engine.commit import CommitTracker
 from inferenceguard.service.engine.context import RequestContext, result_of, started_of, trace_of
@@ -17,7 +16,7 @@ from inferenceguard.service.engine.fallback import unsafe_token_share
 from inferenceguard.service.engine.safety_state import SafetyStates
 from inferenceguard.service.engine.sampling import Sampler
 from inferenceguard.service.engine.scoring import PREDICTED_UNSAFE, SAFE, VIOLATING, tiers
-from inferenceguard.service.engine.types import Event, FinishReason
+from inferenceguard.service.engine.types import FinishReason
 
 
 class BlockSearch:
@@ -26,10 +25,10 @@ class BlockSearch:
         self.sampler = Sampler(self.options.temperature, self.options.top_p, self.options.top_k)
         self.commit = CommitTracker(ctx.lm.decode)
 
-    def run(self) -> Iterator[Event]:
+    def run(self) -> Search:
         ctx = self.ctx
         yield started_of(ctx)
-        cache, out = ctx.lm.prefill(ctx.prompt_ids)
+        cache, out = yield Prefill(ctx.prompt_ids)
         ctx.usage.forward_passes += 1
         frontier = Frontier(cache, out.logits, out.hidden)
         kept = [Candidate([], SafetyStates.start(ctx.scorers.costs), row=0)]
@@ -37,7 +36,7 @@ class BlockSearch:
             if (reason := ctx.stop_reason()) is not None:
                 yield from self._finish(kept, reason)
                 return
-            expanded = self._expand(live, frontier)
+            expanded = yield from self._expand(live, frontier)
             if expanded is None:  # stopped mid-block: nothing of that block was checked, so none of it is used
                 yield from self._finish(kept, ctx.stop_reason() or FinishReason.ABORTED)
                 return
@@ -64,14 +63,14 @@ class BlockSearch:
         return [c for c in kept if c.tokens[: len(leader)] == leader]
 
     # -- step 1 and 4: expand, resampling with a logit penalty while every child is unsafe -------------------
-    def _expand(self, live: list[Candidate], frontier: Frontier) -> tuple[list[Candidate], Block, int] | None:
+    def _expand(self, live: list[Candidate], frontier: Frontier) -> Steps[tuple[list[Candidate], Block, int] | None]:
         parents = allocate_children(len(live), self.plan.children)
         rows = torch.tensor([live[p].row for p in parents])
         width = min(self.options.block_tokens, self.options.max_new_tokens - len(live[0].tokens))
         penalty: torch.Tensor | None = None
         for attempt in range(self.plan.retries + 1):
             start = frontier.select(rows)  # a fresh copy per attempt: sampling grows the cache it is given
-            block = sample_block(
+            block = yield from sample_block(
                 self.ctx.lm,
                 start,
                 width,
@@ -83,7 +82,7 @@ class BlockSearch:
             )
             if self.ctx.stop_reason() is not None:
                 return None
-            children = self._evaluate(live, parents, block)
+            children = yield from self._evaluate(live, parents, block)
             if not self.plan.tiered or attempt == self.plan.retries or self._acceptable(children):
                 return children, block, attempt
             self.ctx.usage.retries += 1
@@ -105,7 +104,7 @@ class BlockSearch:
         return any(c.tier >= floor for c in children)
 
     # -- steps 2 and 3: track safety and score --------------------------------------------------------------
-    def _evaluate(self, live: list[Candidate], parents: list[int], block: Block) -> list[Candidate]:
+    def _evaluate(self, live: list[Candidate], parents: list[int], block: Block) -> Steps[list[Candidate]]:
         lm, scorers, options = self.ctx.lm, self.ctx.scorers, self.options
         drawn = [block.row_tokens(row) for row in range(len(parents))]
         ended = block.ended.tolist()
@@ -113,14 +112,15 @@ class BlockSearch:
         tokens = [live[p].tokens + n for p, n in zip(parents, new, strict=False)]
         responses = [lm.decode(t) for t in tokens]
         parent_states = SafetyStates.concat([live[p].states for p in parents])
-        states = parent_states.advance(scorers.cost_scores(responses, [lm.decode(n) for n in new]), scorers.additive)
+        costs = yield from scorers.cost_scores(responses, [lm.decode(n) for n in new])
+        states = parent_states.advance(costs, scorers.additive)
         critic = None
         if self.plan.use_critic:
-            critic = scorers.critic(block.frontier.hidden.cpu().numpy(), states)
+            critic = yield from scorers.critic(block.frontier.hidden.cpu().numpy(), states)
         tier = tiers(states.violating, critic[0] if critic else None, options.p_safe_threshold)
         if not self.plan.tiered:
             tier = np.where(states.violating, VIOLATING, SAFE)
-        reward, score = self._block_scores(responses, tier, critic)
+        reward, score = yield from self._block_scores(responses, tier, critic)
         return [
             Candidate(
                 tokens=tokens[i],
@@ -140,7 +140,7 @@ class BlockSearch:
 
     def _block_scores(
         self, responses: list[str], tier: np.ndarray, critic: tuple[np.ndarray, np.ndarray] | None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> Steps[tuple[np.ndarray, np.ndarray]]:
         """Rewards (NaN where not computed) and the ranking score of each child."""
         reward = np.full(len(responses), np.nan)
         if not self.plan.rank_each_block:
@@ -151,17 +151,19 @@ class BlockSearch:
         if self.options.scoring == "augmented" or self.plan.tiered:
             needed = tier == SAFE  # over budget, or pruned by the critic: it scores -n whatever its reward
         if needed.any():
-            reward[needed] = self.ctx.scorers.rewards([r for r, n in zip(responses, needed, strict=False) if n])
+            reward[needed] = yield from self.ctx.scorers.rewards(
+                [r for r, n in zip(responses, needed, strict=False) if n]
+            )
         return reward, np.where(np.isnan(reward), -np.inf, reward)
 
     # -- steps 6 and 7: stop and choose ---------------------------------------------------------------------
-    def _finish(self, kept: list[Candidate], reason: FinishReason | None) -> Iterator[Event]:
+    def _finish(self, kept: list[Candidate], reason: FinishReason | None) -> Search:
         ctx, options = self.ctx, self.options
         if reason == FinishReason.BUDGET_EXHAUSTED and (finished := [c for c in kept if c.finish is not None]):
             kept, reason = finished, None  # a complete answer within budget was already kept: return it
         pending = [c for c in kept if c.reward is None]
         if pending:
-            rewards = ctx.scorers.rewards([ctx.lm.decode(c.tokens) for c in pending])
+            rewards = yield from ctx.scorers.rewards([ctx.lm.decode(c.tokens) for c in pending])
             for candidate, value in zip(pending, rewards, strict=False):
                 candidate.reward = float(value)
         best = final_choice(kept, options, self.plan)

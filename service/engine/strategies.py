@@ -8,16 +8,16 @@ token by token with runners of their own.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from inferenceguard.service.engine.args_decoding import run_args
+from inferenceguard.service.engine.calls import Search
 from inferenceguard.service.engine.candidates import Plan
 from inferenceguard.service.engine.context import RequestContext
 from inferenceguard.service.engine.options import SearchOptions
 from inferenceguard.service.engine.recontrol import run_recontrol
 from inferenceguard.service.engine.search import BlockSearch
-from inferenceguard.service.engine.types import Event
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,17 @@ class Footprint:
 
 @dataclass(frozen=True)
 class Strategy:
-    start: Callable[[RequestContext, bool], Iterator[Event]]  # (the request, whether a critic is loaded)
+    start: Callable[[RequestContext, bool], Search]  # (the request, whether a critic is loaded)
     footprint: Callable[[SearchOptions], Footprint]
     in_blocks: bool = True  # works block by block (block_tokens matters); False: token by token
+    batched: bool = True  # its model passes go through its calls, so the scheduler can batch them
 
 
 def _blocks(options: SearchOptions) -> int:
     return math.ceil(options.max_new_tokens / options.block_tokens)
 
 
-def _block_search(plan: Callable[[SearchOptions, bool], Plan]) -> Callable[[RequestContext, bool], Iterator[Event]]:
+def _block_search(plan: Callable[[SearchOptions, bool], Plan]) -> Callable[[RequestContext, bool], Search]:
     return lambda ctx, has_critic: BlockSearch(ctx, plan(ctx.options, has_critic)).run()
 
 
@@ -75,5 +76,6 @@ STRATEGIES: dict[str, Strategy] = {
         lambda ctx, _: run_recontrol(ctx),
         lambda o: Footprint(1, 1, o.max_new_tokens, 1 + o.recontrol_steps),
         in_blocks=False,
+        batched=False,  # edits the final state before lm_head: runs its own passes beside the scheduler
     ),
 }

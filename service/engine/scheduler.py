@@ -1,0 +1,113 @@
+"""Continuous batching of guarded searches across requests.
+
+One thread advances every admitted search to its next call, then runs the calls of all of them together
+(together.py) and sends each search its own reply: at each decoding step the live candidate rows of every request
+go through one forward pass, and every scorer is called once for all of them. A search joins at the next step and
+leaves as soon as it ends or its consumer stops reading. Each keeps its own seed, options, guard and safety state:
+the scheduler only moves calls and replies, and a request's events go to its own queue alone. The thread runs only
+while there are searches, so an idle engine holds none.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from inferenceguard.service.engine.calls import Call, Forward, Prefill, Score, Search
+from inferenceguard.service.engine.lm import LanguageModel
+from inferenceguard.service.engine.together import run_together
+from inferenceguard.service.engine.types import Event
+
+log = logging.getLogger(__name__)
+_END = object()
+
+
+class Scheduler:
+    def __init__(self, lm: LanguageModel) -> None:
+        self.lm = lm
+        self._lock = threading.Lock()
+        self._joining: list[_Job] = []
+        self._running = False
+        self.passes = 0  # steps run (for tests and benchmarks)
+        self.most_searches = 0  # the most searches one step has served
+
+    def submit(self, search: Search) -> Iterator[Event]:
+        """The events of `search`, which joins the running searches at their next step."""
+        job = _Job(search)
+        with self._lock:
+            self._joining.append(job)
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._loop, name="inferenceguard-scheduler", daemon=True).start()
+        return job.events()
+
+    def _loop(self) -> None:
+        jobs: list[_Job] = []
+        while True:
+            with self._lock:
+                jobs += self._joining
+                self._joining = []
+                if not jobs:
+                    self._running = False
+                    return
+            try:
+                jobs = self._step(jobs)
+            except Exception as exc:  # a fault of the scheduler itself: its searches end with it, nothing released
+                log.exception("the scheduler failed; %d searches end with its error", len(jobs))
+                for job in jobs:
+                    job.fail(exc)
+                jobs = []
+
+    def _step(self, jobs: list[_Job]) -> list[_Job]:
+        pending = [(job, call) for job in jobs if (call := job.advance()) is not None]
+        if pending:
+            self.passes += 1
+            self.most_searches = max(self.most_searches, len(pending))
+            run_together(pending, self.lm)
+        return [job for job, _ in pending]
+
+
+class _Job:
+    """One search in the scheduler: its generator, the reply to its last call, and its consumer's queue."""
+
+    def __init__(self, search: Search) -> None:
+        self.search = search
+        self.reply: Any = None
+        self.error: BaseException | None = None
+        self.abandoned = False
+        self._out: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def advance(self) -> Call | None:
+        """Run the search to its next call (None once it has ended), passing its events to the consumer."""
+        while True:
+            if self.abandoned:  # the consumer stopped reading: leave now
+                self.search.close()
+                return None
+            try:
+                item = self.search.throw(self.error) if self.error is not None else self.search.send(self.reply)
+            except StopIteration:
+                self._out.put(_END)
+                return None
+            except Exception as exc:
+                self._out.put(exc)
+                return None
+            self.reply, self.error = None, None
+            if isinstance(item, (Prefill, Forward, Score)):
+                return item
+            self._out.put(item)
+
+    def fail(self, exc: Exception) -> None:
+        self.search.close()
+        self._out.put(exc)
+
+    def events(self) -> Iterator[Event]:
+        try:
+            while (item := self._out.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.abandoned = True

@@ -57,7 +57,8 @@ class Settings:
     metrics_host: str = "127.0.0.1"  # the metrics endpoint has no authentication: loopback unless configured
     metrics_port: int = 9464  # Prometheus /metrics; 0 = off
     health_port: int = 0  # grpc.health.v1 alone, in plaintext, for probes that cannot speak TLS (kubelet); 0 = off
-    max_concurrent_requests: int = 2  # searches running at once (each uses every core it is given)
+    max_concurrent_requests: int = 8  # searches running at once (batched: they share each forward pass)
+    batching: bool = True  # concurrent searches share one forward pass a step and one call per scorer (engine.md)
     max_queued_requests: int = 32  # beyond running + queued: RESOURCE_EXHAUSTED with a retry hint
     max_new_tokens_limit: int = 1024
     max_num_candidates: int = 256

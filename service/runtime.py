@@ -119,6 +119,8 @@ def _plugin_settings(settings: Settings) -> dict[str, dict[str, str]]:
 def build_runtime(settings: Settings) -> Runtime:
     lm = load_language_model(settings)
     registry = build_registry(settings, lm)
-    runtime = Runtime(settings, lm, registry, Engine(lm, scorer_timeout_s=settings.scorer_timeout_s))
+    engine = Engine(lm, scorer_timeout_s=settings.scorer_timeout_s, batching=settings.batching)
+    log.info("requests are %s", "batched by one scheduler" if settings.batching else "run one search per thread")
+    runtime = Runtime(settings, lm, registry, engine)
     runtime.engine.default_guard = runtime.guard()
     return runtime

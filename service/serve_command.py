@@ -26,12 +26,17 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     serve.add_argument("--api-key-file", help="read the API key from this file (env INFERENCEGUARD_API_KEY_FILE)")
     serve.add_argument("--tenants-file", help="TOML file of tenants: keys, policies, limits (docs/configuration.md)")
     serve.add_argument("--metrics-port", type=int, help="Prometheus port, 0 = off (env INFERENCEGUARD_METRICS_PORT)")
+    serve.add_argument(
+        "--batching", action=argparse.BooleanOptionalAction, default=None,
+        help="run concurrent searches in one batch (default on; env INFERENCEGUARD_BATCHING)",
+    )  # fmt: skip
     flags = (
         "host",
         "grpc_port",
         "metrics_port",
         "max_concurrent_requests",
         "max_queued_requests",
+        "batching",
         "drain_delay_s",
         "graceful_shutdown_s",
         "api_key",

@@ -89,7 +89,7 @@ async def build_server(
     metrics.running.set_function(lambda: admission.running)
     metrics.waiting.set_function(lambda: admission.waiting)
     metrics.kv_reserved.set_function(lambda: admission.kv_reserved)
-    shape = ModelShape.of(runtime.lm)
+    shape = ModelShape.of(runtime.lm, shared_prompt=runtime.engine.scheduler is not None)
     servicer = InferenceServicer(
         runtime, reloader, admission, inflight, executor, defaults or SearchOptions(), metrics, shape
     )

@@ -3,10 +3,12 @@
 Two quantities are estimated from the model's shape and the request's options, before the prompt is tokenised
 (tokenising is work too, and runs after admission):
 
-- **KV-cache bytes**: during a block each of the N children holds its own copy of the context, and while a block
-  is resampled the old and the new children live side by side: up to 2·N + 1 sequences of (prompt + new tokens)
-  for InferenceGuard, N + 1 for the other searches. The prompt's length is bounded by its UTF-8 bytes (a
-  byte-level tokenizer never makes more tokens than bytes) plus the chat template, and by the context window.
+- **KV-cache bytes**: while a block is resampled the old and the new children live side by side: up to 2·N + 1
+  sequences for InferenceGuard, N + 1 for the other searches. Batched (the scheduler's shared-prefix cache), they
+  read one copy of the prompt and each holds its own new tokens: prompt + sequences x new tokens. Unbatched, each
+  holds its own copy of the whole context: sequences x (prompt + new tokens). The prompt's length is bounded by its
+  UTF-8 bytes (a byte-level tokenizer never makes more tokens than bytes) plus the chat template, and by the
+  context window.
 - **Scorer calls**: every child of every block is scored, once per attempt (1 + max_retries), by each scorer.
 
 A request whose estimate exceeds a server budget even with a one-token prompt can never run: it is refused with
@@ -53,10 +55,11 @@ class ModelShape:
     kv_bytes_per_token: int
     template_tokens: int  # tokens the chat template adds around a prompt
     context_length: int
+    shared_prompt: bool = False  # batched searches hold the prompt's KV once, not once per sequence
 
     @classmethod
-    def of(cls, lm: LanguageModel) -> ModelShape:
-        return cls(lm.kv_bytes_per_token, len(lm.encode_prompt(".")), lm.context_length)
+    def of(cls, lm: LanguageModel, *, shared_prompt: bool = False) -> ModelShape:
+        return cls(lm.kv_bytes_per_token, len(lm.encode_prompt(".")), lm.context_length, shared_prompt)
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,15 @@ class Work:
 
 
 def estimate(shape: ModelShape, options: SearchOptions, prompt_tokens: int, scorers: int) -> Work:
-    held = STRATEGIES[options.strategy].footprint(options)
-    tokens = min(prompt_tokens + shape.template_tokens, shape.context_length) + options.max_new_tokens
+    strategy = STRATEGIES[options.strategy]
+    held = strategy.footprint(options)
+    prompt = min(prompt_tokens + shape.template_tokens, shape.context_length)
+    if shape.shared_prompt and strategy.batched:
+        tokens = prompt + held.sequences * options.max_new_tokens
+    else:
+        tokens = held.sequences * (prompt + options.max_new_tokens)
     calls = held.steps * held.scored_per_step * held.attempts * max(scorers, 1)
-    return Work(shape.kv_bytes_per_token * tokens * held.sequences, calls)
+    return Work(shape.kv_bytes_per_token * tokens, calls)
 
 
 def prompt_token_bound(prompt: str) -> int:

@@ -37,6 +37,15 @@ def test_the_kv_estimate_counts_the_resampled_children_beside_the_kept_ones() ->
     assert beam.kv_bytes == 46080 * (20 + 30 + 128) * 17 and beam.scorer_calls == 8 * 16
 
 
+def test_batched_searches_count_the_prompt_once() -> None:
+    shared = ModelShape(kv_bytes_per_token=46080, template_tokens=30, context_length=8192, shared_prompt=True)
+    options = SearchOptions(num_candidates=16, max_new_tokens=128, block_tokens=16, max_retries=2)
+    work = estimate(shared, options, prompt_tokens=20, scorers=1)
+    assert work.kv_bytes == 46080 * ((20 + 30) + 128 * (2 * 16 + 1))
+    recontrol = estimate(shared, options.with_updates(strategy="recontrol"), prompt_tokens=20, scorers=1)
+    assert recontrol.kv_bytes == 46080 * (20 + 30 + 128)  # runs beside the scheduler, with a cache of its own
+
+
 def test_a_prompt_counts_at_most_its_bytes_and_never_past_the_context() -> None:
     options = SearchOptions(num_candidates=4, max_new_tokens=64)
     small = check(SHAPE, options, "hello", GUARD, LIMITS)

@@ -235,6 +235,18 @@ class LanguageModel:
         target.register_forward_hook(lambda _module, _args, output: setattr(self._captured, "state", pick(output)))
 
 
+def kv_bytes(caches: list[Any]) -> int:
+    """Bytes of keys and values held by `caches` together, each tensor counted once (a shared prefix once)."""
+    tensors: dict[int, torch.Tensor] = {}
+    for cache in caches:
+        if isinstance(cache, ragged.SharedPrefixCache):
+            pairs = [*cache.prefix, *(pair for pair in cache.rows if pair is not None)]
+        else:
+            pairs = [(layer.keys, layer.values) for layer in cache.layers if getattr(layer, "keys", None) is not None]
+        tensors.update((id(t), t) for pair in pairs for t in pair)
+    return sum(t.numel() * t.element_size() for t in tensors.values())
+
+
 def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
     ids: set[int] = set()
     for source in (getattr(model, "generation_config", None), model.config):

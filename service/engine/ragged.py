@@ -56,11 +56,6 @@ class SharedPrefixCache:
             (keys, values) if part is None else (torch.cat([part[0], keys], 2), torch.cat([part[1], values], 2))
         )
 
-    def nbytes(self) -> int:
-        """Bytes of keys and values this cache holds (the prefix counted once)."""
-        tensors = [t for pair in self.prefix for t in pair] + [t for pair in self.rows if pair for t in pair]
-        return sum(t.numel() * t.element_size() for t in tensors)
-
 
 class StackedCache:
     """What the model's forward sees during a stacked step: routes each request's new keys to its own cache.

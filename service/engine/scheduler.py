@@ -23,6 +23,9 @@ from inferenceguard.service.engine.types import Event
 
 log = logging.getLogger(__name__)
 _END = object()
+# A search that reaches its scoring while others still sample waits up to this many steps for them, so that searches
+# which joined a step or two apart score in the same calls from then on (same block width: they stay in phase).
+ALIGN_STEPS = 2
 
 
 class Scheduler:
@@ -62,12 +65,24 @@ class Scheduler:
                 jobs = []
 
     def _step(self, jobs: list[_Job]) -> list[_Job]:
-        pending = [(job, call) for job in jobs if (call := job.advance()) is not None]
-        if pending:
+        for job in jobs:
+            if job.call is None:
+                job.call = job.advance()
+        live = [job for job in jobs if job.call is not None]
+        stepping = any(not isinstance(job.call, Score) for job in live)
+        ready = []
+        for job in live:
+            if stepping and isinstance(job.call, Score) and job.held < ALIGN_STEPS:
+                job.held += 1  # wait for the others to reach their scoring too
+            else:
+                ready.append(job)
+        if ready:
             self.passes += 1
-            self.most_searches = max(self.most_searches, len(pending))
-            run_together(pending, self.lm)
-        return [job for job, _ in pending]
+            self.most_searches = max(self.most_searches, len(ready))
+            run_together([(job, job.call) for job in ready if job.call is not None], self.lm)
+            for job in ready:
+                job.call, job.held = None, 0
+        return live
 
 
 class _Job:
@@ -78,6 +93,8 @@ class _Job:
         self.reply: Any = None
         self.error: BaseException | None = None
         self.abandoned = False
+        self.call: Call | None = None  # the call it waits on
+        self.held = 0  # steps its scorer call has waited for the others
         self._out: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     def advance(self) -> Call | None:

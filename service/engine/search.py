@@ -13,6 +13,7 @@ from inferenceguard.service.engine.candidates import Candidate, Plan, allocate_c
 from inferenceguard.service.engine.commit import CommitTracker
 from inferenceguard.service.engine.context import RequestContext, result_of, started_of, trace_of
 from inferenceguard.service.engine.fallback import unsafe_token_share
+from inferenceguard.service.engine.lm import kv_bytes
 from inferenceguard.service.engine.safety_state import SafetyStates
 from inferenceguard.service.engine.sampling import Sampler
 from inferenceguard.service.engine.scoring import PREDICTED_UNSAFE, SAFE, VIOLATING, tiers
@@ -82,6 +83,8 @@ class BlockSearch:
             )
             if self.ctx.stop_reason() is not None:
                 return None
+            held = kv_bytes([frontier.cache, block.frontier.cache])
+            self.ctx.usage.kv_bytes_peak = max(self.ctx.usage.kv_bytes_peak, held)
             children = yield from self._evaluate(live, parents, block)
             if not self.plan.tiered or attempt == self.plan.retries or self._acceptable(children):
                 return children, block, attempt

@@ -79,6 +79,7 @@ class Usage:
     lm_seconds: float = 0.0
     scoring_seconds: float = 0.0  # cost, reward and critic calls
     critic_seconds: float = 0.0  # the critics' share of scoring_seconds
+    kv_bytes_peak: int = 0  # the most KV-cache bytes the search held at once (a block's parents and children)
 
 
 @dataclass(frozen=True)

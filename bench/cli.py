@@ -45,6 +45,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     service.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16], help="concurrency levels")
     service.add_argument("--requests", type=int, default=8, help="requests per level (at least one per client)")
     service.add_argument("--seed", type=int, default=0)
+    service.add_argument(
+        "--dev-mix", type=int, default=4, help="also send this many harmful and as many benign dev requests (0 = off)"
+    )
     service.add_argument("--json", action="store_true", help="end with one JSON line holding the ratio")
     service.set_defaults(handler=run_service)
     lag = targets.add_parser("lag", help="commit_lag_blocks 0, 1, 2 and never on a dev mix: safety, first chunk")
@@ -66,15 +69,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def run_engine(args: argparse.Namespace, settings: Settings) -> int:
     from inferenceguard.bench.engine_bench import PROMPTS, format_table, run_engine_bench
-    from inferenceguard.bench.policy_bench import dev_prompts
     from inferenceguard.service.runtime import build_runtime
 
     runtime = build_runtime(settings)
     mixes = {"easy": list(PROMPTS)}
-    if args.dev_mix:  # harmful and benign dev requests: where the fallback fires, as in real traffic
-        mixes["dev_mix"] = [
-            r.text for label in ("harmful", "benign") for r in dev_prompts(runtime, label, args.dev_mix)
-        ]
+    if args.dev_mix:
+        mixes["dev_mix"] = _dev_mix(runtime, args.dev_mix)
     reports: dict[str, list[dict[str, Any]]] = {mix: [] for mix in mixes}
     for mix, prompts in mixes.items():
         for n in args.sizes or [16]:
@@ -115,6 +115,17 @@ def run_policy(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _dev_mix(runtime: Any, each: int) -> list[str]:
+    """Harmful and benign dev requests, alternating (never the test split): where the fallback fires, as in real
+    traffic."""
+    from inferenceguard.bench.policy_bench import dev_prompts
+
+    if not each:
+        return []
+    harmful, benign = (dev_prompts(runtime, label, each) for label in ("harmful", "benign"))
+    return [r.text for pair in zip(harmful, benign, strict=True) for r in pair]
+
+
 def run_service(args: argparse.Namespace, settings: Settings) -> int:
     from inferenceguard.bench.service_bench import format_table, run_service_bench
     from inferenceguard.service.engine import SearchOptions
@@ -128,7 +139,10 @@ def run_service(args: argparse.Namespace, settings: Settings) -> int:
         max_new_tokens=args.max_new_tokens,
         seed=args.seed,
     )
-    report = run_service_bench(build_runtime(settings), options, args.rounds, args.clients, args.requests)
+    runtime = build_runtime(settings)
+    report = run_service_bench(
+        runtime, options, args.rounds, args.clients, args.requests, _dev_mix(runtime, args.dev_mix)
+    )
     format_table(report, lambda line: print(line, file=sys.stderr if args.json else sys.stdout))
     if args.json:
         print(json.dumps(report))

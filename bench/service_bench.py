@@ -108,22 +108,32 @@ def overhead(runtime: Runtime, server: LoopbackServer, options: SearchOptions, r
     }
 
 
-def throughput(server: LoopbackServer, options: SearchOptions, clients: int, requests: int) -> dict[str, Any]:
+def throughput(
+    server: LoopbackServer,
+    options: SearchOptions,
+    clients: int,
+    requests: int,
+    prompts: list[str] = PROMPTS,
+    label: str = "",
+) -> dict[str, Any]:
     """`requests` streams sent by `clients` concurrent callers; tokens/s over the wall time of the whole batch."""
 
     def one(index: int) -> Timing:
         request = options.with_updates(seed=(options.seed or 0) + index)
-        return over_grpc(server.stub, PROMPTS[index % len(PROMPTS)], request)
+        return over_grpc(server.stub, prompts[index % len(prompts)], request)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
-        timings = list(tqdm(pool.map(one, range(requests)), total=requests, desc=f"{clients} clients", unit="req"))
+        desc = f"{label}{clients} clients"
+        timings = list(tqdm(pool.map(one, range(requests)), total=requests, desc=desc, unit="req"))
     wall = time.perf_counter() - started
     return {
         "clients": clients,
         "requests": requests,
         "wall_s": wall,
         "tokens_per_s": sum(t.tokens for t in timings) / wall,
+        "requests_per_s": requests / wall,
+        "ttft_fraction": statistics.mean(t.first_chunk_s / t.seconds for t in timings),
         **_summary(timings),
     }
 
@@ -139,23 +149,29 @@ def _summary(timings: Iterable[Timing]) -> dict[str, float]:
 
 
 def run_service_bench(
-    runtime: Runtime, options: SearchOptions, rounds: int, levels: Iterable[int], requests: int
+    runtime: Runtime, options: SearchOptions, rounds: int, levels: list[int], requests: int, dev_mix: list[str]
 ) -> dict[str, Any]:
+    from inferenceguard.bench.batching_bench import compare_batching
+
     server = LoopbackServer(runtime)
     try:
         report = overhead(runtime, server, options, rounds)
-        report["concurrency"] = [throughput(server, options, c, max(c, requests)) for c in levels]
     finally:
         server.close()
+    workloads = {"easy": PROMPTS, **({"dev_mix": dev_mix} if dev_mix else {})}
+    report |= compare_batching(runtime, options, levels, requests, workloads)
     keys = ("num_candidates", "num_beams", "block_tokens", "max_new_tokens", "strategy", "seed")
     report["config"] = {k: options.to_dict()[k] for k in keys} | {
         "max_concurrent_requests": runtime.settings.max_concurrent_requests,
+        "batching": runtime.settings.batching,
         "policy": runtime.settings.default_policy,
     }
     return report
 
 
 def format_table(report: dict[str, Any], write: Callable[[str], None]) -> None:
+    from inferenceguard.bench.batching_bench import format_batching
+
     write(f"config: {report['config']}")
     write(f"{'path':<12}{'s/response':>12}{'first chunk s':>15}{'resp tokens':>13}")
     for path in ("in_process", "grpc"):
@@ -164,9 +180,4 @@ def format_table(report: dict[str, Any], write: Callable[[str], None]) -> None:
             f"{path:<12}{row['seconds_per_response']:>12.2f}{row['first_chunk_s']:>15.2f}{row['response_tokens']:>13.1f}"
         )
     write(f"gRPC / in-process = {report['ratio_grpc_over_inprocess']:.3f}   same text: {report['same_text']:.0%}")
-    write(f"{'clients':>8}{'requests':>10}{'wall s':>9}{'tokens/s':>10}{'s/response':>12}{'first chunk s':>15}")
-    for row in report["concurrency"]:
-        write(
-            f"{row['clients']:>8}{row['requests']:>10}{row['wall_s']:>9.1f}{row['tokens_per_s']:>10.1f}"
-            f"{row['seconds_per_response']:>12.2f}{row['first_chunk_s']:>15.2f}"
-        )
+    format_batching(report, write)

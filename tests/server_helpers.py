@@ -30,7 +30,8 @@ def tiny_runtime(lm: LanguageModel, *extra_plugins: Any, **settings: Any) -> Run
     for index, plugin in enumerate(extra_plugins):
         plugins.manager.register(plugin, name=f"extra-{index}")
     registry = Registry(plugins, LoadContext(home=Path("/nonexistent"), lm_id=lm.model_id, hidden_size=lm.hidden_size))
-    runtime = Runtime(config, lm, registry, Engine(lm, scorer_timeout_s=config.scorer_timeout_s))
+    engine = Engine(lm, scorer_timeout_s=config.scorer_timeout_s, batching=config.batching)
+    runtime = Runtime(config, lm, registry, engine)
     runtime.engine.default_guard = runtime.guard()
     return runtime
 

@@ -1,8 +1,8 @@
 """InferenceService: converts the request, runs the engine in a worker thread, streams what it commits.
 
-The event loop never runs the search: a worker thread iterates the engine and hands events over through an
-asyncio queue. Client cancellation, the deadline and Abort all set the request's stop event, which the engine
-checks between forward passes.
+The event loop never runs the search: a worker thread iterates the engine (which, batched, reads the events the
+scheduler's thread produces) and hands them over through an asyncio queue. Client cancellation, the deadline and
+Abort all set the request's stop event, which the engine checks between forward passes.
 
 Each request logs one line when it ends: "request finished" (INFO) with its id, policies, token counts and
 timings, "request cancelled" (INFO), or "request failed" (WARNING; ERROR for INTERNAL) with its status and

@@ -100,23 +100,17 @@ def attention(module: Any, query: torch.Tensor, key: Any, value: Any, mask: Any,
 def _attend(query: torch.Tensor, cache: SharedPrefixCache, layer: int, scaling: float) -> torch.Tensor:
     """Attention of one new token per row ([B, Hq, 1, d]) over the shared prefix and the row's own tokens.
 
-    Grouped heads are read without repeating keys: query head h uses key head h // (Hq / Hkv), as transformers'
-    repeat_kv lays them out. Returns [B, 1, Hq, d], the layout transformers' attention functions return.
+    The prefix is broadcast to the rows only for this layer's call (the cache holds it once); returns [B, 1, Hq, d],
+    the layout transformers' attention functions return.
     """
     prefix_keys, prefix_values = cache.prefix[layer]
+    batch = query.shape[0]
+    keys, values = prefix_keys.expand(batch, -1, -1, -1), prefix_values.expand(batch, -1, -1, -1)
     own = cache.rows[layer]
-    batch, heads, _, dim = query.shape
-    kv_heads = prefix_keys.shape[1]
-    grouped = query.reshape(batch, kv_heads, heads // kv_heads, dim)
-    scores = [torch.matmul(grouped, prefix_keys.transpose(-1, -2))]  # the prefix broadcasts over rows
     if own is not None:
-        scores.append(torch.matmul(grouped, own[0].transpose(-1, -2)))
-    weights = torch.softmax(torch.cat(scores, -1) * scaling, dim=-1, dtype=torch.float32).to(query.dtype)
-    prompt = prefix_keys.shape[2]
-    out = torch.matmul(weights[..., :prompt], prefix_values)
-    if own is not None:
-        out = out + torch.matmul(weights[..., prompt:], own[1])
-    return out.reshape(batch, heads, dim).unsqueeze(1)
+        keys, values = torch.cat([keys, own[0]], 2), torch.cat([values, own[1]], 2)
+    out = torch.nn.functional.scaled_dot_product_attention(query, keys, values, scale=scaling, enable_gqa=True)
+    return out.transpose(1, 2)
 
 
 def register() -> None:

@@ -59,6 +59,7 @@ class LoopbackServer:
         self._call(drain(self.running, 1.0))
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join()
+        self.running.executor.shutdown(wait=True)  # its threads end, and with them their OpenMP pools
 
 
 def in_process(runtime: Runtime, prompt: str, options: SearchOptions) -> Timing:
@@ -154,8 +155,9 @@ def run_service_bench(
     from inferenceguard.bench.batching_bench import compare_batching
 
     server = LoopbackServer(runtime)
-    try:
-        report = overhead(runtime, server, options, rounds)
+    try:  # in-process runs on a thread that then ends: this thread must not keep a pool of its own (batching_bench)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            report = pool.submit(overhead, runtime, server, options, rounds).result()
     finally:
         server.close()
     workloads = {"easy": PROMPTS, **({"dev_mix": dev_mix} if dev_mix else {})}

@@ -69,9 +69,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def run_engine(args: argparse.Namespace, settings: Settings) -> int:
     from inferenceguard.bench.engine_bench import PROMPTS, format_table, run_engine_bench
+    from inferenceguard.service.engine import Engine
     from inferenceguard.service.runtime import build_runtime
 
     runtime = build_runtime(settings)
+    # One request at a time, every method and the floor on this thread: the engine unbatched (the batched engine's
+    # single-request cost is bench service's 1-client row), so that no second thread holds an OpenMP pool.
+    engine = Engine(runtime.lm, runtime.engine.default_guard, settings.scorer_timeout_s)
     mixes = {"easy": list(PROMPTS)}
     if args.dev_mix:
         mixes["dev_mix"] = _dev_mix(runtime, args.dev_mix)
@@ -79,7 +83,7 @@ def run_engine(args: argparse.Namespace, settings: Settings) -> int:
     for mix, prompts in mixes.items():
         for n in args.sizes or [16]:
             report = run_engine_bench(
-                runtime.engine, n, max(1, n // 4), args.block_tokens, args.max_new_tokens, args.rounds, args.seed,
+                engine, n, max(1, n // 4), args.block_tokens, args.max_new_tokens, args.rounds, args.seed,
                 prompts,
             )  # fmt: skip
             report["config"]["mix"] = mix

@@ -5,7 +5,8 @@ Two quantities are estimated from the model's shape and the request's options, b
 
 - **KV-cache bytes**: while a block is resampled the old and the new children live side by side: up to 2·N + 1
   sequences for InferenceGuard, N + 1 for the other searches. Batched (the scheduler's shared-prefix cache), they
-  read one copy of the prompt and each holds its own new tokens: prompt + sequences x new tokens. Unbatched, each
+  read one copy of the prompt: prompt + sequences x new tokens, an upper bound (children also share their parent's
+  tokens). Unbatched, each
   holds its own copy of the whole context: sequences x (prompt + new tokens). The prompt's length is bounded by its
   UTF-8 bytes (a byte-level tokenizer never makes more tokens than bytes) plus the chat template, and by the
   context window.

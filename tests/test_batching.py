@@ -149,7 +149,11 @@ def test_the_stacked_step_matches_one_request_at_a_time() -> None:
     shared = [lm.prefill_shared(p)[0].select(torch.zeros(3, dtype=torch.long)) for p in prompts]
     plain = [reference.select_rows(reference.prefill(p)[0], torch.zeros(3, dtype=torch.long)) for p in prompts]
     tokens = [torch.tensor([11, 12, 13]), torch.tensor([14, 15, 16])]
-    for _ in range(4):
+    for step in range(6):
+        if step == 3:  # a new block: children of the rows kept, as the search selects them
+            kept = torch.tensor([2, 2, 0])
+            shared = [cache.select(kept) for cache in shared]
+            plain = [reference.select_rows(cache, kept) for cache in plain]
         stacked = lm.step_stacked(shared, tokens)
         alone = [reference.step(cache, t) for cache, t in zip(plain, tokens, strict=True)]
         for a, b in zip(stacked, alone, strict=True):
@@ -158,19 +162,24 @@ def test_the_stacked_step_matches_one_request_at_a_time() -> None:
         tokens = [b.logits.argmax(-1) for b in alone]
 
 
-def test_the_prompt_is_held_once_for_every_row() -> None:
+def test_the_prompt_is_held_once_and_a_parents_tokens_once_for_its_children() -> None:
     lm = tiny_lm()
     lm.enable_stacking()
+    token = lm.kv_bytes_per_token
     prompt = list(range(2, 42))
     cache, _ = lm.prefill_shared(prompt)
-    one_row = kv_bytes([cache])
-    assert one_row == len(prompt) * lm.kv_bytes_per_token
+    assert kv_bytes([cache]) == len(prompt) * token
     rows = cache.select(torch.zeros(16, dtype=torch.long))
-    assert kv_bytes([rows]) == one_row  # sixteen rows, one copy of the prompt
-    lm.step_stacked([rows], [torch.full((16,), 3)])
-    assert kv_bytes([rows]) == one_row + 16 * lm.kv_bytes_per_token
-    assert kv_bytes([cache, rows]) == kv_bytes([rows])  # the parent's prefix is the children's
-    assert rows.length == len(prompt) + 1
+    assert kv_bytes([rows]) == len(prompt) * token  # sixteen rows, one copy of the prompt
+    for _ in range(3):
+        lm.step_stacked([rows], [torch.full((16,), 3)])
+    assert kv_bytes([rows]) == (len(prompt) + 16 * 3) * token
+    assert kv_bytes([cache, rows]) == kv_bytes([rows])  # the parent's prompt is the children's
+    children = rows.select(torch.tensor([5, 5, 5, 5, 9, 9, 9, 9]))  # two kept parents, four children each
+    assert kv_bytes([children]) == (len(prompt) + 2 * 3) * token
+    lm.step_stacked([children], [torch.full((8,), 4)])
+    assert kv_bytes([children]) == (len(prompt) + 2 * 3 + 8) * token
+    assert children.length == len(prompt) + 4
 
 
 @pytest.mark.parametrize("batching", [False, True])

@@ -240,7 +240,7 @@ def kv_bytes(caches: list[Any]) -> int:
     tensors: dict[int, torch.Tensor] = {}
     for cache in caches:
         if isinstance(cache, ragged.SharedPrefixCache):
-            pairs = [*cache.prefix, *(pair for pair in cache.rows if pair is not None)]
+            pairs = cache.pairs()
         else:
             pairs = [(layer.keys, layer.values) for layer in cache.layers if getattr(layer, "keys", None) is not None]
         tensors.update((id(t), t) for pair in pairs for t in pair)

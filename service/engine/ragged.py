@@ -1,10 +1,10 @@
 """One decoding step for the rows of many requests in one forward pass, each row reading its own request's cache.
 
 A request's cache is a `SharedPrefixCache`: the prompt's keys and values held once ([1, heads, P, d]) and read by
-every row, and each row's own generated tokens ([B, heads, G, d]). For a step, the rows of every request are
-stacked into one batch for all that is the same for every row (embeddings, projections, MLPs, the norm, lm_head:
-the weights are read once a step for all requests); attention alone runs per request, over its prefix and its rows.
-So no request is padded to another's length and no cache is copied to line them up.
+every row, the tokens generated before the current block held once per parent, and each row's own tokens of the
+block. For a step, the rows of every request are stacked into one batch for all that is the same for every row
+(embeddings, projections, MLPs, the norm, lm_head: the weights are read once a step for all requests); attention
+alone runs per request, over that request's cache. So no request is padded to another's length.
 
 The model's own forward does the work: transformers lets a model's attention implementation be replaced by name,
 and passes keyword arguments of the forward through to it. `ATTENTION` is registered as that implementation; given
@@ -22,39 +22,79 @@ ATTENTION = "inferenceguard_ragged"
 NO_MASK = torch.zeros((0, 0, 0, 0))  # a 4-D mask is taken as given: the model builds none for a stacked step
 
 
-class SharedPrefixCache:
-    """One request's KV cache: the prompt once, then each row's generated tokens."""
+Pair = tuple[torch.Tensor, torch.Tensor]  # (keys, values) of one layer
 
-    def __init__(self, prefix: list[tuple[torch.Tensor, torch.Tensor]], rows: list[Any], batch: int) -> None:
-        self.prefix = prefix  # per layer (keys, values) [1, heads, P, d]; shared, never written
-        self.rows: list[tuple[torch.Tensor, torch.Tensor] | None] = rows  # per layer [B, heads, G, d], or None
+
+class SharedPrefixCache:
+    """One request's KV cache in three parts: the prompt, held once for every row; the tokens generated before this
+    block, held once per parent and read by each row through `parents`; and each row's own tokens of this block."""
+
+    def __init__(
+        self, prefix: list[Pair], history: list[Pair] | None = None, parents: torch.Tensor | None = None, batch: int = 1
+    ) -> None:
+        self.prefix = prefix  # per layer [1, heads, P, d]; shared, never written
+        self.history = history  # per layer [S, heads, H, d]: what S distinct parents generated before this block
+        self.parents = parents  # [B]: each row's parent in `history`
+        self.rows: list[Pair | None] = [None] * len(prefix)  # per layer [B, heads, G, d]: this block's own tokens
         self.batch = batch
 
     @classmethod
     def of_prompt(cls, cache: Any) -> SharedPrefixCache:
         """The prompt's cache after a prefill (transformers' DynamicCache of one row)."""
-        prefix = [(layer.keys, layer.values) for layer in cache.layers]
-        return cls(prefix, [None] * len(prefix), 1)
+        return cls([(layer.keys, layer.values) for layer in cache.layers])
 
     @property
     def length(self) -> int:
         """Tokens each row has seen: the prompt and its generated tokens (the next one's position)."""
-        first = self.rows[0]
-        return int(self.prefix[0][0].shape[2]) + (0 if first is None else int(first[0].shape[2]))
+        parts = [self.prefix[0], *(self.history[:1] if self.history else []), *(p for p in self.rows[:1] if p)]
+        return sum(int(keys.shape[2]) for keys, _ in parts)
 
     def select(self, index: torch.Tensor) -> SharedPrefixCache:
-        """The cache of rows `index` (repeats allowed): the prefix is shared, the generated part copied."""
-        rows = [
-            None if part is None else (part[0].index_select(0, index), part[1].index_select(0, index))
-            for part in self.rows
-        ]
-        return SharedPrefixCache(self.prefix, rows, int(index.shape[0]))
+        """Rows `index` (repeats allowed) as the parents of a new block. Each distinct parent's generated tokens are
+        copied once into the new history, which all its children read; the prompt is shared as it is. This cache
+        stays valid (a block is resampled from it)."""
+        parents, children = torch.unique(index, return_inverse=True)
+        history = [self._generated(layer, parents) for layer in range(len(self.prefix))]
+        if history[0] is None:  # nothing generated yet: the rows differ only by what they draw next
+            return SharedPrefixCache(self.prefix, batch=int(index.shape[0]))
+        return SharedPrefixCache(self.prefix, history, children, int(index.shape[0]))  # type: ignore[arg-type]
+
+    def _generated(self, layer: int, rows: torch.Tensor) -> Pair | None:
+        pieces = []
+        if self.history is not None and self.parents is not None:
+            keys, values = self.history[layer]
+            before = self.parents.index_select(0, rows)
+            pieces.append((keys.index_select(0, before), values.index_select(0, before)))
+        if (own := self.rows[layer]) is not None:
+            pieces.append((own[0].index_select(0, rows), own[1].index_select(0, rows)))
+        if len(pieces) < 2:
+            return pieces[0] if pieces else None
+        return torch.cat([pieces[0][0], pieces[1][0]], 2), torch.cat([pieces[0][1], pieces[1][1]], 2)
 
     def append(self, layer: int, keys: torch.Tensor, values: torch.Tensor) -> None:
         part = self.rows[layer]
         self.rows[layer] = (
             (keys, values) if part is None else (torch.cat([part[0], keys], 2), torch.cat([part[1], values], 2))
         )
+
+    def pairs(self) -> list[Pair]:
+        """Every (keys, values) tensor pair this cache holds."""
+        return [*self.prefix, *(self.history or []), *(pair for pair in self.rows if pair is not None)]
+
+    def layer(self, layer: int) -> Pair:
+        """The keys and values every row attends to at `layer`: prompt, its parent's history, its own tokens."""
+        batch = self.batch
+        keys, values = (
+            [self.prefix[layer][0].expand(batch, -1, -1, -1)],
+            [self.prefix[layer][1].expand(batch, -1, -1, -1)],
+        )
+        if self.history is not None and self.parents is not None:
+            keys.append(self.history[layer][0].index_select(0, self.parents))
+            values.append(self.history[layer][1].index_select(0, self.parents))
+        if (own := self.rows[layer]) is not None:
+            keys.append(own[0])
+            values.append(own[1])
+        return torch.cat(keys, 2), torch.cat(values, 2)
 
 
 class StackedCache:
@@ -98,17 +138,10 @@ def attention(module: Any, query: torch.Tensor, key: Any, value: Any, mask: Any,
 
 
 def _attend(query: torch.Tensor, cache: SharedPrefixCache, layer: int, scaling: float) -> torch.Tensor:
-    """Attention of one new token per row ([B, Hq, 1, d]) over the shared prefix and the row's own tokens.
-
-    The prefix is broadcast to the rows only for this layer's call (the cache holds it once); returns [B, 1, Hq, d],
-    the layout transformers' attention functions return.
-    """
-    prefix_keys, prefix_values = cache.prefix[layer]
-    batch = query.shape[0]
-    keys, values = prefix_keys.expand(batch, -1, -1, -1), prefix_values.expand(batch, -1, -1, -1)
-    own = cache.rows[layer]
-    if own is not None:
-        keys, values = torch.cat([keys, own[0]], 2), torch.cat([values, own[1]], 2)
+    """Attention of one new token per row ([B, Hq, 1, d]) over the row's context, assembled for this layer's call
+    only (the cache holds each part once); returns [B, 1, Hq, d], the layout transformers' attention functions
+    return."""
+    keys, values = cache.layer(layer)
     out = torch.nn.functional.scaled_dot_product_attention(query, keys, values, scale=scaling, enable_gqa=True)
     return out.transpose(1, 2)
 

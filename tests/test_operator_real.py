@@ -34,8 +34,10 @@ default_policies = ["toxicity"]
 """)
 
 
-def question(tokens: int = 16, **search: object) -> inference_pb2.GenerateRequest:
-    message = inference_pb2.GenerateRequest(prompt="What is the capital of France?")
+def question(
+    tokens: int = 16, prompt: str = "What is the capital of France?", **search: object
+) -> inference_pb2.GenerateRequest:
+    message = inference_pb2.GenerateRequest(prompt=prompt)
     message.sampling.seed, message.stopping.max_new_tokens, message.search.num_candidates = 0, tokens, 4
     for name, value in search.items():
         target, _, field = name.rpartition(".")
@@ -65,7 +67,9 @@ def test_floor_tenants_and_a_reload_mid_stream_on_the_default_model(tmp_path: Pa
                 assert caught.value.details().startswith(next(iter(search)).split(".")[0])
             assert policies(await inference.Generate(question(), metadata=CHAT)) == ["harm"]
             assert policies(await inference.Generate(question(), metadata=FORUM)) == ["toxicity"]
-            stream = inference.GenerateStream(question(tokens=96), metadata=CHAT)
+            # an answer that runs its full length, so that the reload lands while the stream is still running
+            long_answer = question(tokens=128, prompt="Write a long story about a lighthouse keeper and the sea.")
+            stream = inference.GenerateStream(long_answer, metadata=CHAT)
             first = await stream.read()
             write_tenants(path, chat_policy="toxicity")
             reloaded = await control.Reload(control_pb2.ReloadRequest(), metadata=CHAT)

@@ -194,3 +194,17 @@ def test_the_kv_a_search_holds_stays_within_its_admission_estimate(batching: boo
     estimated = estimate(shape, options, prompt_token_bound(prompt), scorers_of(guard)).kv_bytes
     assert result.usage.retries > 0
     assert 0 < result.usage.kv_bytes_peak <= estimated
+
+
+def test_a_strategy_that_cannot_join_the_batch_runs_on_a_thread_that_ends(training_critic: Any) -> None:
+    lm = tiny_lm()
+    batched, alone = Engine(lm, batching=True), Engine(lm)
+    guard = guard_of(PromptCost({"w4"}), 2.0, training_critic)
+    options = SearchOptions(strategy="recontrol", recontrol_steps=2, block_tokens=4, max_new_tokens=12, seed=2)
+    apart = collect(batched.generate("w1 w2", options, guard=guard))[1]
+    assert apart.token_ids == collect(alone.generate("w1 w2", options, guard=guard))[1].token_ids
+    for _ in range(100):  # the thread ends just after its last event
+        if not any(t.name == "inferenceguard-apart" for t in threading.enumerate()):
+            break
+        threading.Event().wait(0.01)
+    assert not any(t.name == "inferenceguard-apart" for t in threading.enumerate())

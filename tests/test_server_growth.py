@@ -101,9 +101,12 @@ async def settle(running: Server, runtime: Runtime) -> None:
     not the server's, so it is emptied here.
     """
     for _ in range(600):
-        if len(running.inflight) == 0 and running.admission.running == 0 and running.admission.waiting == 0:
+        idle = len(running.inflight) == 0 and running.admission.running == 0 and running.admission.waiting == 0
+        # the scheduler's thread ends once it has no search, a moment after the last one's final event
+        if idle and not any(t.name == "inferenceguard-scheduler" for t in threading.enumerate()):
             break
         await asyncio.sleep(0.05)
+    assert not any(t.name == "inferenceguard-scheduler" for t in threading.enumerate())
     assert len(running.inflight) == 0
     assert running.admission.running == 0 and running.admission.waiting == 0
     policy = runtime.registry.load("no-five-six")

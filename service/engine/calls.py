@@ -73,7 +73,7 @@ def run_now(steps: Steps[T], lm: LanguageModel) -> T:
             call = steps.throw(error) if error is not None else steps.send(reply)
         except StopIteration as done:
             return done.value
-        reply, error = _run(call, lm)
+        reply, error = run_call(call, lm)
 
 
 def drive(search: Search, lm: LanguageModel) -> Iterator[Event]:
@@ -88,14 +88,15 @@ def drive(search: Search, lm: LanguageModel) -> Iterator[Event]:
                 return
             reply, error = None, None
             if isinstance(item, (Prefill, Forward, Score)):
-                reply, error = _run(item, lm)
+                reply, error = run_call(item, lm)
             else:
                 yield item
     finally:
         search.close()
 
 
-def _run(call: Call, lm: LanguageModel) -> tuple[Any, BaseException | None]:
+def run_call(call: Call, lm: LanguageModel) -> tuple[Any, BaseException | None]:
+    """The call's reply, or the error to throw into the search that made it."""
     try:
         return call.run(lm), None
     except Exception as exc:  # thrown into the search where it made the call, as a plain call would raise it

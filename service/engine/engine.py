@@ -19,7 +19,7 @@ from inferenceguard.service.engine.guard import Guard
 from inferenceguard.service.engine.lm import LanguageModel
 from inferenceguard.service.engine.options import SearchOptions
 from inferenceguard.service.engine.sampling import make_generator
-from inferenceguard.service.engine.scheduler import Scheduler
+from inferenceguard.service.engine.scheduler import Scheduler, run_apart
 from inferenceguard.service.engine.strategies import STRATEGIES
 from inferenceguard.service.engine.types import Event, FinishReason, GenerationResult, Stop, Usage
 
@@ -62,9 +62,11 @@ class Engine:
         ctx = self._context(prompt, options, guard, stop or threading.Event())
         strategy = STRATEGIES[options.strategy]
         search = strategy.start(ctx, bool(guard.critics))
-        if self.scheduler is not None and strategy.batched:
+        if self.scheduler is None:
+            return drive(search, self.lm)
+        if strategy.batched:
             return self.scheduler.submit(search)
-        return drive(search, self.lm)
+        return run_apart(search, self.lm)
 
     def run(self, prompt: str, options: SearchOptions | None = None, *, guard: Guard | None = None) -> GenerationResult:
         """The final result of `generate`, for callers that do not stream."""

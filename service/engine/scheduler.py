@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from inferenceguard.service.engine.calls import Call, Forward, Prefill, Score, Search
+from inferenceguard.service.engine.calls import Call, Forward, Prefill, Score, Search, run_call
 from inferenceguard.service.engine.lm import LanguageModel
 from inferenceguard.service.engine.together import run_together
 from inferenceguard.service.engine.types import Event
@@ -83,6 +83,20 @@ class Scheduler:
             for job in ready:
                 job.call, job.held = None, 0
         return live
+
+
+def run_apart(search: Search, lm: LanguageModel) -> Iterator[Event]:
+    """`search` on a thread of its own that ends with it, its calls run there one at a time: for strategies whose
+    passes cannot join the batch (RE-Control) on a batching engine. A worker thread that ran model passes would keep
+    an OpenMP pool beside the scheduler's for as long as it lives, slowing every step (docs/engine.md)."""
+    job = _Job(search)
+
+    def work() -> None:
+        while (call := job.advance()) is not None:
+            job.reply, job.error = run_call(call, lm)
+
+    threading.Thread(target=work, name="inferenceguard-apart", daemon=True).start()
+    return job.events()
 
 
 class _Job:

@@ -60,8 +60,23 @@ class Score:
 
 
 Call: TypeAlias = Prefill | Forward | Score
+CALLS = (Prefill, Forward, Score)  # what a search yields besides its events
 Steps: TypeAlias = Generator[Call, Any, T]  # a computation that yields calls and returns T
 Search: TypeAlias = Generator[Event | Call, Any, None]  # a request: its events and its calls
+
+
+def resume(generator: Generator[Any, Any, Any], reply: Any, error: BaseException | None) -> Any:
+    """Continue `generator` where it made its last call: with the call's error thrown in, else its reply."""
+    return generator.throw(error) if error is not None else generator.send(reply)
+
+
+def attempt(function: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+    """`function()`'s result, or the error to throw into the search that made the call, as a plain call would
+    raise it."""
+    try:
+        return function(), None
+    except Exception as exc:
+        return None, exc
 
 
 def run_now(steps: Steps[T], lm: LanguageModel) -> T:
@@ -70,7 +85,7 @@ def run_now(steps: Steps[T], lm: LanguageModel) -> T:
     error: BaseException | None = None
     while True:
         try:
-            call = steps.throw(error) if error is not None else steps.send(reply)
+            call = resume(steps, reply, error)
         except StopIteration as done:
             return done.value
         reply, error = run_call(call, lm)
@@ -83,11 +98,11 @@ def drive(search: Search, lm: LanguageModel) -> Iterator[Event]:
     try:
         while True:
             try:
-                item = search.throw(error) if error is not None else search.send(reply)
+                item = resume(search, reply, error)
             except StopIteration:
                 return
             reply, error = None, None
-            if isinstance(item, (Prefill, Forward, Score)):
+            if isinstance(item, CALLS):
                 reply, error = run_call(item, lm)
             else:
                 yield item
@@ -97,7 +112,4 @@ def drive(search: Search, lm: LanguageModel) -> Iterator[Event]:
 
 def run_call(call: Call, lm: LanguageModel) -> tuple[Any, BaseException | None]:
     """The call's reply, or the error to throw into the search that made it."""
-    try:
-        return call.run(lm), None
-    except Exception as exc:  # thrown into the search where it made the call, as a plain call would raise it
-        return None, exc
+    return attempt(lambda: call.run(lm))

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from inferenceguard.service.engine.calls import Call, Forward, Prefill, Score, Search, run_call
+from inferenceguard.service.engine.calls import CALLS, Call, Score, Search, resume, run_call
 from inferenceguard.service.engine.lm import LanguageModel
 from inferenceguard.service.engine.together import run_together
 from inferenceguard.service.engine.types import Event
@@ -118,7 +118,7 @@ class _Job:
                 self.search.close()
                 return None
             try:
-                item = self.search.throw(self.error) if self.error is not None else self.search.send(self.reply)
+                item = resume(self.search, self.reply, self.error)
             except StopIteration:
                 self._out.put(_END)
                 return None
@@ -126,7 +126,7 @@ class _Job:
                 self._out.put(exc)
                 return None
             self.reply, self.error = None, None
-            if isinstance(item, (Prefill, Forward, Score)):
+            if isinstance(item, CALLS):
                 return item
             self._out.put(item)
 

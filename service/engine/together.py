@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from inferenceguard.service.engine.calls import Call, Forward, Prefill, Score
+from inferenceguard.service.engine.calls import Call, Forward, Prefill, Score, attempt
 from inferenceguard.service.engine.errors import ScorerTimeoutError
 from inferenceguard.service.engine.lm import LanguageModel
 
@@ -23,10 +23,7 @@ class Waiting(Protocol):
 
 
 def settle(waiting: Waiting, call: Callable[[], Any]) -> None:
-    try:
-        waiting.reply = call()
-    except Exception as exc:
-        waiting.error = exc
+    waiting.reply, waiting.error = attempt(call)
 
 
 def run_together(pending: list[tuple[Waiting, Call]], lm: LanguageModel) -> None:

@@ -46,8 +46,12 @@ class SharedPrefixCache:
     @property
     def length(self) -> int:
         """Tokens each row has seen: the prompt and its generated tokens (the next one's position)."""
-        parts = [self.prefix[0], *(self.history[:1] if self.history else []), *(p for p in self.rows[:1] if p)]
-        return sum(int(keys.shape[2]) for keys, _ in parts)
+        length = int(self.prefix[0][0].shape[2])
+        if self.history is not None:
+            length += int(self.history[0][0].shape[2])
+        if (own := self.rows[0]) is not None:
+            length += int(own[0].shape[2])
+        return length
 
     def select(self, index: torch.Tensor) -> SharedPrefixCache:
         """Rows `index` (repeats allowed) as the parents of a new block. Each distinct parent's generated tokens are
@@ -119,8 +123,9 @@ class StackedCache:
 
     def positions(self, device: torch.device) -> torch.Tensor:
         """[B, 1] position of the token each row is fed."""
-        lengths = [cache.length for cache in self.caches for _ in range(cache.batch)]
-        return torch.tensor(lengths, dtype=torch.long, device=device).unsqueeze(1)
+        lengths = torch.tensor([cache.length for cache in self.caches], dtype=torch.long)
+        counts = torch.tensor([cache.batch for cache in self.caches])
+        return lengths.repeat_interleave(counts).to(device).unsqueeze(1)
 
 
 def attention(module: Any, query: torch.Tensor, key: Any, value: Any, mask: Any, **kwargs: Any) -> Any:

@@ -9,18 +9,39 @@ request held (Usage.kv_bytes_peak)."""
 from __future__ import annotations
 
 import statistics
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
 import torch
 
-from inferenceguard.bench.service_bench import PROMPTS, LoopbackServer, throughput
+from inferenceguard.bench.service_bench import (
+    PROMPTS,
+    LoopbackServer,
+    format_table,
+    on_own_thread,
+    run_service_bench,
+    throughput,
+)
 from inferenceguard.service.engine import Engine, GenerationResult, SearchOptions
 from inferenceguard.service.engine.lm import LanguageModel, kv_bytes
 from inferenceguard.service.runtime import Runtime
 
 MODES = ("unbatched", "batched")
+
+
+def bench_service(
+    runtime: Runtime, options: SearchOptions, rounds: int, levels: list[int], requests: int, dev_mix: list[str]
+) -> dict[str, Any]:
+    """`inferenceguard bench service`: gRPC against in-process, then batching on and off on the easy prompts and,
+    when given, a dev mix."""
+    report = run_service_bench(runtime, options, rounds)
+    workloads = {"easy": list(PROMPTS), **({"dev_mix": dev_mix} if dev_mix else {})}
+    return report | compare_batching(runtime, options, levels, requests, workloads)
+
+
+def format_report(report: dict[str, Any], write: Any) -> None:
+    format_table(report, write)
+    format_batching(report, write)
 
 
 def runtimes_of(runtime: Runtime) -> dict[str, Runtime]:
@@ -46,7 +67,7 @@ def compare_batching(
                 rows.append({"workload": name, "mode": mode, **row})
     early = options.with_updates(commit_lag_blocks=0)
     lag0 = _measured(runtimes["batched"], early, 1, requests, workloads["easy"], "easy, batched, L = 0, ")
-    report: dict[str, Any] = {"batching": rows, "kv": _on_own_thread(kv_report, runtimes, options)}
+    report: dict[str, Any] = {"batching": rows, "kv": on_own_thread(kv_report, runtimes, options)}
     for name in workloads:
         key = "" if name == "easy" else f"_{name}"
         for clients in levels:
@@ -60,20 +81,13 @@ def compare_batching(
 def _measured(
     runtime: Runtime, options: SearchOptions, clients: int, requests: int, prompts: list[str], label: str
 ) -> dict[str, Any]:
-    """One level on a server of its own, closed afterwards: torch's OpenMP runtime slows every thread's parallel
-    regions while another thread keeps a pool of its own (measured 1.4-1.7x a step), so the server of the other
-    mode must not be alive, idle threads included, while this one is measured."""
+    """One level on a server of its own, closed afterwards: the other mode's server must not be alive, idle threads
+    included, while this one is measured (see service_bench.on_own_thread)."""
     server = LoopbackServer(runtime)
     try:
         return throughput(server, options, clients, requests, prompts, label)
     finally:
         server.close()
-
-
-def _on_own_thread(function: Any, *args: Any) -> Any:
-    """`function(*args)` on a thread that then ends, so that this (main) thread never holds an OpenMP pool."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(function, *args).result()
 
 
 def kv_report(runtimes: dict[str, Runtime], options: SearchOptions) -> dict[str, Any]:

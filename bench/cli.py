@@ -131,7 +131,7 @@ def _dev_mix(runtime: Any, each: int) -> list[str]:
 
 
 def run_service(args: argparse.Namespace, settings: Settings) -> int:
-    from inferenceguard.bench.service_bench import format_table, run_service_bench
+    from inferenceguard.bench.batching_bench import bench_service, format_report
     from inferenceguard.service.engine import SearchOptions
     from inferenceguard.service.runtime import build_runtime
 
@@ -144,10 +144,8 @@ def run_service(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
     )
     runtime = build_runtime(settings)
-    report = run_service_bench(
-        runtime, options, args.rounds, args.clients, args.requests, _dev_mix(runtime, args.dev_mix)
-    )
-    format_table(report, lambda line: print(line, file=sys.stderr if args.json else sys.stdout))
+    report = bench_service(runtime, options, args.rounds, args.clients, args.requests, _dev_mix(runtime, args.dev_mix))
+    format_report(report, lambda line: print(line, file=sys.stderr if args.json else sys.stdout))
     if args.json:
         print(json.dumps(report))
     return 0

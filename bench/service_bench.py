@@ -1,5 +1,5 @@
-"""`inferenceguard bench service`: the same requests in-process and over gRPC streaming, then aggregate throughput
-with 1, 4 and 16 concurrent clients.
+"""Part of `inferenceguard bench service` (batching_bench.py runs it): the same requests in-process and over gRPC
+streaming, and the throughput of one server under concurrent streaming clients.
 
 The server runs in this process on a loopback port (its own event loop on a background thread), so both paths
 share one model and one machine; the in-process and gRPC runs are interleaved per request so that noise from a
@@ -12,7 +12,7 @@ import asyncio
 import statistics
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -114,7 +114,7 @@ def throughput(
     options: SearchOptions,
     clients: int,
     requests: int,
-    prompts: list[str] = PROMPTS,
+    prompts: Sequence[str] = PROMPTS,
     label: str = "",
 ) -> dict[str, Any]:
     """`requests` streams sent by `clients` concurrent callers; tokens/s over the wall time of the whole batch."""
@@ -149,19 +149,21 @@ def _summary(timings: Iterable[Timing]) -> dict[str, float]:
     }
 
 
-def run_service_bench(
-    runtime: Runtime, options: SearchOptions, rounds: int, levels: list[int], requests: int, dev_mix: list[str]
-) -> dict[str, Any]:
-    from inferenceguard.bench.batching_bench import compare_batching
+def on_own_thread(function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)` on a thread that then ends. torch's OpenMP runtime slows every thread's parallel regions
+    while another thread keeps a pool of its own (measured 1.4-1.7x a step), so this (main) thread must never run
+    model passes itself while servers are measured."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result()
 
+
+def run_service_bench(runtime: Runtime, options: SearchOptions, rounds: int) -> dict[str, Any]:
+    """The gRPC / in-process comparison, with the configuration it ran under."""
     server = LoopbackServer(runtime)
-    try:  # in-process runs on a thread that then ends: this thread must not keep a pool of its own (batching_bench)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            report = pool.submit(overhead, runtime, server, options, rounds).result()
+    try:
+        report = on_own_thread(overhead, runtime, server, options, rounds)
     finally:
         server.close()
-    workloads = {"easy": PROMPTS, **({"dev_mix": dev_mix} if dev_mix else {})}
-    report |= compare_batching(runtime, options, levels, requests, workloads)
     keys = ("num_candidates", "num_beams", "block_tokens", "max_new_tokens", "strategy", "seed")
     report["config"] = {k: options.to_dict()[k] for k in keys} | {
         "max_concurrent_requests": runtime.settings.max_concurrent_requests,
@@ -172,8 +174,6 @@ def run_service_bench(
 
 
 def format_table(report: dict[str, Any], write: Callable[[str], None]) -> None:
-    from inferenceguard.bench.batching_bench import format_batching
-
     write(f"config: {report['config']}")
     write(f"{'path':<12}{'s/response':>12}{'first chunk s':>15}{'resp tokens':>13}")
     for path in ("in_process", "grpc"):
@@ -182,4 +182,3 @@ def format_table(report: dict[str, Any], write: Callable[[str], None]) -> None:
             f"{path:<12}{row['seconds_per_response']:>12.2f}{row['first_chunk_s']:>15.2f}{row['response_tokens']:>13.1f}"
         )
     write(f"gRPC / in-process = {report['ratio_grpc_over_inprocess']:.3f}   same text: {report['same_text']:.0%}")
-    format_batching(report, write)

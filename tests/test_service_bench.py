@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from inferenceguard.bench.service_bench import format_table, run_service_bench
+from inferenceguard.bench.batching_bench import bench_service, format_report
 from inferenceguard.service.engine import LanguageModel, SearchOptions
 from tests.server_helpers import tiny_runtime
 
 
 def test_service_bench_compares_the_same_requests(lm: LanguageModel) -> None:
     options = SearchOptions(strategy="inferenceguard", num_candidates=4, num_beams=2, block_tokens=2, max_new_tokens=6)
-    report = run_service_bench(tiny_runtime(lm), options, rounds=1, levels=[1, 3], requests=4, dev_mix=["w5 w6"])
+    report = bench_service(tiny_runtime(lm), options, rounds=1, levels=[1, 3], requests=4, dev_mix=["w5 w6"])
     assert report["same_text"] == 1.0
     assert report["ratio_grpc_over_inprocess"] > 0
     rows = report["batching"]
@@ -25,6 +25,6 @@ def test_service_bench_compares_the_same_requests(lm: LanguageModel) -> None:
     assert kv["prompt_kv_ratio"] == options.num_candidates  # N copies of the prompt, then one
     assert kv["peak_kv_bytes_per_request"]["batched"] < kv["peak_kv_bytes_per_request"]["unbatched"]
     lines: list[str] = []
-    format_table(report, lines.append)
+    format_report(report, lines.append)
     assert any("gRPC / in-process" in line for line in lines)
     assert any("batched / unbatched" in line for line in lines)

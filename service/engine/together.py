@@ -5,6 +5,7 @@ batch is called again per search, so one request's text that breaks a scorer fai
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -32,7 +33,7 @@ def run_together(pending: list[tuple[Waiting, Call]], lm: LanguageModel) -> None
     scorers: dict[tuple[int, float | None], list[tuple[Waiting, Score]]] = {}
     for waiting, call in pending:
         if isinstance(call, Prefill):  # prompts differ in length: one pass each, and once per request
-            settle(waiting, lambda call=call: lm.prefill_shared(call.prompt_ids))  # type: ignore[misc]
+            settle(waiting, functools.partial(lm.prefill_shared, call.prompt_ids))
         elif isinstance(call, Forward):
             forwards.append((waiting, call))
         else:
